@@ -1,0 +1,129 @@
+package dev.duet.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.exec.EngineOptions;
+import dev.duet.engine.exec.Generation;
+import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.kv.KvDtype;
+import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.sampling.SamplingParams;
+import dev.duet.engine.tensor.ComputePool;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code duet generate}: one completion, streamed to stdout. */
+@Command(
+    name = "generate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Generate a completion for a prompt and stream it to stdout.",
+      "Greedy by default (--temperature 0): the same prompt always gives the same tokens."
+    })
+final class GenerateCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--model",
+      required = true,
+      description = "A .gguf file, or synth:PRESET[:SEED[:DTYPE]] for a synthetic model.")
+  String model;
+
+  @Option(names = "--prompt", required = true, description = "The prompt text.")
+  String prompt;
+
+  @Option(names = "--max-tokens", defaultValue = "128", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
+  int maxTokens;
+
+  @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+  float temperature;
+
+  @Option(names = "--top-k", defaultValue = "0", description = "Keep only the K most likely tokens; 0 = off (default: ${DEFAULT-VALUE}).")
+  int topK;
+
+  @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass; 1 = off (default: ${DEFAULT-VALUE}).")
+  float topP;
+
+  @Option(names = "--seed", description = "Sampling seed (default: random). Same seed, same tokens.")
+  Long seed;
+
+  @Option(names = "--stop", description = "Stop when this text appears (repeatable).")
+  List<String> stop = List.of();
+
+  @Option(names = "--ignore-eos", description = "Keep generating past the end-of-sequence token.")
+  boolean ignoreEos;
+
+  @Option(names = "--no-bos", description = "Do not prepend the BOS token.")
+  boolean noBos;
+
+  @Option(names = "--json", description = "Print one JSON object with ids, text and timings instead of streaming text.")
+  boolean json;
+
+  @Option(names = "--threads", description = "Compute threads (default: all processors).")
+  Integer threads;
+
+  @Option(names = "--chunk", defaultValue = "512", description = "Most prompt tokens per prefill pass (default: ${DEFAULT-VALUE}).")
+  int chunk;
+
+  @Option(names = "--kv-dtype", defaultValue = "F32", description = "KV cache storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+  KvDtype kvDtype;
+
+  @Override
+  public Integer call() throws Exception {
+    long seedValue = seed != null ? seed : new java.security.SecureRandom().nextLong();
+    SamplingParams params =
+        new SamplingParams(temperature, topK, topP, seedValue, maxTokens, stop, ignoreEos);
+    try (ComputePool pool = threads == null ? ComputePool.ofAvailableProcessors() : new ComputePool(threads);
+        LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
+        InferenceEngine engine =
+            InferenceEngine.create(llama, EngineOptions.defaults().withKvDtype(kvDtype))) {
+      int[] ids = llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
+      PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+      long start = System.nanoTime();
+      long[] firstToken = {0};
+      Generation g =
+          engine.generate(
+              "cli",
+              ids,
+              params,
+              chunk,
+              e -> {
+                if (firstToken[0] == 0) {
+                  firstToken[0] = System.nanoTime();
+                }
+                if (!json) {
+                  out.print(e.text());
+                }
+              });
+      long end = System.nanoTime();
+      double prefillMs = (firstToken[0] - start) / 1e6;
+      int decoded = Math.max(0, g.generatedCount() - 1);
+      double decodeSeconds = (end - firstToken[0]) / 1e9;
+      double tokensPerS = decoded == 0 ? 0 : decoded / decodeSeconds;
+      if (json) {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode node = mapper.createObjectNode();
+        node.putPOJO("prompt_ids", ids);
+        node.putPOJO("generated_ids", g.generated());
+        node.put("text", g.text());
+        node.put("finish_reason", g.stopReason().openAiFinishReason());
+        node.put("prefill_ms", round(prefillMs));
+        node.put("decode_tokens_per_s", round(tokensPerS));
+        out.println(mapper.writeValueAsString(node));
+      } else {
+        out.println();
+        System.err.printf(
+            "[%d prompt tokens, prefill %.1f ms; %d tokens at %.1f tokens/s; stop: %s]%n",
+            ids.length, prefillMs, g.generatedCount(), tokensPerS, g.stopReason());
+      }
+      return 0;
+    }
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 100) / 100.0;
+  }
+}

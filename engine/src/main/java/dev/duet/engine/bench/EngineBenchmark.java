@@ -1,0 +1,124 @@
+package dev.duet.engine.bench;
+
+import dev.duet.engine.exec.Generation;
+import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.sampling.SamplingParams;
+import dev.duet.engine.tensor.ComputePool;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Measures an engine: prefill tokens/s for given prompt lengths, decode tokens/s for given batch
+ * sizes, and — in the same run — the machine's memory bandwidth, so each decode figure can be
+ * compared with the bound {@code batch * bandwidth / bytes of weights read per step}.
+ *
+ * <p>Prompts are random token ids (seeded), so any model works. Progress goes to the listener.
+ */
+public final class EngineBenchmark {
+
+  /** Prefill result. */
+  public record Prefill(int promptTokens, double tokensPerS) {}
+
+  /**
+   * Decode result.
+   *
+   * @param ratioToBound measured tokens/s over the bandwidth bound (1.0 = at the bound)
+   */
+  public record Decode(int batch, double tokensPerS, double ratioToBound) {}
+
+  /** All results of one run. */
+  public record Result(
+      double bandwidthGbps, long weightBytes, List<Prefill> prefill, List<Decode> decode) {}
+
+  private final InferenceEngine engine;
+  private final ComputePool pool;
+  private final Consumer<String> progress;
+
+  public EngineBenchmark(InferenceEngine engine, ComputePool pool, Consumer<String> progress) {
+    this.engine = engine;
+    this.pool = pool;
+    this.progress = progress;
+  }
+
+  public Result run(List<Integer> promptLengths, List<Integer> batches, int decodeSteps) {
+    LlamaModel model = engine.model();
+    long weightBytes = model.weights().matrixBytes();
+    progress.accept("warming up");
+    prefillOnce(Math.min(64, model.config().contextLength() / 2), 0);
+    decodeBatch(Math.min(4, batches.getLast()), 4, 1);
+
+    progress.accept("measuring memory bandwidth");
+    double bandwidth = new BandwidthProbe(pool).copyGbps(1L << 30, 5);
+
+    List<Prefill> prefill = new ArrayList<>();
+    for (int n : promptLengths) {
+      progress.accept("prefill " + n + " tokens");
+      double best = 0;
+      for (int rep = 0; rep < 2; rep++) {
+        best = Math.max(best, prefillOnce(n, rep + 1));
+      }
+      prefill.add(new Prefill(n, best));
+    }
+    List<Decode> decode = new ArrayList<>();
+    for (int b : batches) {
+      progress.accept("decode batch " + b);
+      double tps = decodeBatch(b, decodeSteps, 100 + b);
+      double bound = b * bandwidth * 1e9 / weightBytes;
+      decode.add(new Decode(b, tps, tps / bound));
+    }
+    return new Result(bandwidth, weightBytes, prefill, decode);
+  }
+
+  private int[] randomPrompt(int n, long seed) {
+    int vocab = engine.model().config().vocabSize();
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] ids = new int[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = r.nextInt(Math.min(vocab, 3 + 256) , vocab);
+    }
+    return ids;
+  }
+
+  private static SamplingParams params(int maxTokens) {
+    return new SamplingParams(0f, 0, 1f, 0, maxTokens, List.of(), true);
+  }
+
+  /** Returns prefill tokens/s for one prompt of {@code n} tokens. */
+  private double prefillOnce(int n, long seed) {
+    Generation g = engine.start("bench-prefill", randomPrompt(n, seed), params(1));
+    try {
+      long t0 = System.nanoTime();
+      while (engine.prefill(g, Integer.MAX_VALUE) == null) {
+        // one pass takes the whole prompt
+      }
+      return n / ((System.nanoTime() - t0) / 1e9);
+    } finally {
+      engine.release(g);
+    }
+  }
+
+  /** Returns decode tokens/s for {@code batch} sequences over {@code steps} timed steps. */
+  private double decodeBatch(int batch, int steps, long seed) {
+    List<Generation> gens = new ArrayList<>();
+    try {
+      for (int i = 0; i < batch; i++) {
+        Generation g = engine.start("bench-" + i, randomPrompt(16, seed * 1000 + i), params(steps + 4));
+        while (engine.prefill(g, Integer.MAX_VALUE) == null) {
+          // one pass takes the whole prompt
+        }
+        gens.add(g);
+      }
+      engine.decode(gens);
+      long t0 = System.nanoTime();
+      for (int s = 0; s < steps; s++) {
+        engine.decode(gens);
+      }
+      return (double) batch * steps / ((System.nanoTime() - t0) / 1e9);
+    } finally {
+      gens.forEach(engine::release);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+package dev.duet.engine.exec;
+
+import dev.duet.engine.kv.KvSequence;
+import dev.duet.engine.sampling.Sampler;
+import dev.duet.engine.sampling.SamplingParams;
+import dev.duet.engine.sampling.StopReason;
+import dev.duet.engine.sampling.StopStringMatcher;
+import dev.duet.engine.tokenizer.StreamingDetokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One request's generation state: prompt, KV blocks, sampler (with its RNG), tokens and text so
+ * far, and why it stopped. This is the state live migration will move between instances.
+ *
+ * <p>Not thread-safe: owned by the engine loop that steps it.
+ */
+public final class Generation {
+
+  private final String id;
+  private final int[] prompt;
+  private final SamplingParams params;
+  private final Sampler sampler;
+  private final KvSequence kv;
+  private final StreamingDetokenizer detokenizer;
+  private final StopStringMatcher stops;
+  private final List<Integer> generated = new ArrayList<>();
+  private final StringBuilder text = new StringBuilder();
+  private int prefilled;
+  private StopReason stopReason;
+
+  Generation(
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      Sampler sampler,
+      KvSequence kv,
+      StreamingDetokenizer detokenizer) {
+    this.id = id;
+    this.prompt = prompt.clone();
+    this.params = params;
+    this.sampler = sampler;
+    this.kv = kv;
+    this.detokenizer = detokenizer;
+    this.stops = new StopStringMatcher(params.stop());
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public int[] prompt() {
+    return prompt.clone();
+  }
+
+  public int promptLength() {
+    return prompt.length;
+  }
+
+  int promptToken(int i) {
+    return prompt[i];
+  }
+
+  public SamplingParams params() {
+    return params;
+  }
+
+  Sampler sampler() {
+    return sampler;
+  }
+
+  public KvSequence kv() {
+    return kv;
+  }
+
+  /** Prompt tokens whose KV is in the cache. */
+  public int prefilled() {
+    return prefilled;
+  }
+
+  void advancePrefill(int tokens) {
+    prefilled += tokens;
+  }
+
+  public boolean prefillDone() {
+    return prefilled == prompt.length;
+  }
+
+  /** Token ids generated so far (EOS excluded). */
+  public List<Integer> generated() {
+    return List.copyOf(generated);
+  }
+
+  public int generatedCount() {
+    return generated.size();
+  }
+
+  /** The completion text emitted so far (stop strings and anything after them excluded). */
+  public String text() {
+    return text.toString();
+  }
+
+  /** The position of the next token to feed: prompt plus generated tokens so far, minus one. */
+  int lastPosition() {
+    return prompt.length + generated.size() - 1;
+  }
+
+  int lastToken() {
+    return generated.getLast();
+  }
+
+  public boolean finished() {
+    return stopReason != null;
+  }
+
+  /** Why generation stopped, or null while it runs. */
+  public StopReason stopReason() {
+    return stopReason;
+  }
+
+  /**
+   * Records a sampled token; returns the text it completes (possibly empty). Sets the stop reason
+   * on EOS, a stop string or the token limit.
+   */
+  String accept(int token, int eosId, int contextLength) {
+    if (token == eosId && !params.ignoreEos()) {
+      return finish(StopReason.EOS);
+    }
+    generated.add(token);
+    StopStringMatcher.Result r = stops.offer(detokenizer.push(token));
+    text.append(r.emit());
+    if (r.stopped()) {
+      stopReason = StopReason.STOP_STRING;
+      return r.emit();
+    }
+    if (generated.size() >= params.maxTokens() || prompt.length + generated.size() >= contextLength) {
+      String rest = finish(StopReason.MAX_TOKENS);
+      return r.emit() + rest;
+    }
+    return r.emit();
+  }
+
+  /** Ends generation for {@code reason}, returning the text still held back. */
+  String finish(StopReason reason) {
+    stopReason = reason;
+    StopStringMatcher.Result r = stops.offer(detokenizer.flush());
+    String rest = r.stopped() ? r.emit() : r.emit() + stops.flush();
+    if (r.stopped()) {
+      stopReason = StopReason.STOP_STRING;
+    }
+    text.append(rest);
+    return rest;
+  }
+}

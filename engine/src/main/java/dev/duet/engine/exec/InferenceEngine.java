@@ -1,0 +1,165 @@
+package dev.duet.engine.exec;
+
+import dev.duet.engine.kv.KvCachePool;
+import dev.duet.engine.kv.KvLayout;
+import dev.duet.engine.model.BatchRow;
+import dev.duet.engine.model.LlamaConfig;
+import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.sampling.Sampler;
+import dev.duet.engine.sampling.SamplingParams;
+import dev.duet.engine.tokenizer.StreamingDetokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs generations on one model and one paged KV cache: chunked prefill of a prompt, and decode
+ * steps over a batch of generations. Scheduling (which requests to step, when) is the caller's.
+ *
+ * <p>Threading: one caller at a time (the instance's step loop).
+ */
+public final class InferenceEngine implements AutoCloseable {
+
+  private final LlamaModel model;
+  private final KvCachePool cache;
+
+  public InferenceEngine(LlamaModel model, KvCachePool cache) {
+    if (cache.layout().numLayers() != model.config().nLayers()
+        || cache.layout().kvDim() != model.config().kvDim()) {
+      throw new IllegalArgumentException(
+          "KV cache layout " + cache.layout() + " does not fit the model " + model.config());
+    }
+    this.model = model;
+    this.cache = cache;
+  }
+
+  /** An engine with its own KV pool of {@code options.kvBlocks()} blocks. */
+  public static InferenceEngine create(LlamaModel model, EngineOptions options) {
+    LlamaConfig c = model.config();
+    KvLayout layout =
+        new KvLayout(
+            c.nLayers(),
+            c.nKvHeads(),
+            c.headDim(),
+            options.blockSize(),
+            options.kvBlocksFor(c.contextLength()),
+            options.kvDtype());
+    return new InferenceEngine(model, new KvCachePool(layout));
+  }
+
+  public LlamaModel model() {
+    return model;
+  }
+
+  public KvCachePool cache() {
+    return cache;
+  }
+
+  /** Creates a generation; it holds no KV blocks until it is prefilled. */
+  public Generation start(String id, int[] prompt, SamplingParams params) {
+    int context = model.config().contextLength();
+    if (prompt.length == 0) {
+      throw new IllegalArgumentException("the prompt must have at least one token");
+    }
+    if (prompt.length >= context) {
+      throw new IllegalArgumentException(
+          "the prompt has " + prompt.length + " tokens; the model's context is " + context);
+    }
+    return new Generation(
+        id,
+        prompt,
+        params,
+        new Sampler(params),
+        cache.newSequence(),
+        new StreamingDetokenizer(model.tokenizer(), true));
+  }
+
+  /**
+   * Runs up to {@code maxTokens} more prompt tokens of {@code g}; when that completes the prompt,
+   * samples the first token and returns its event, else returns null.
+   */
+  public TokenEvent prefill(Generation g, int maxTokens) {
+    if (g.prefillDone()) {
+      throw new IllegalStateException(g.id() + " is already prefilled");
+    }
+    int from = g.prefilled();
+    int n = Math.min(maxTokens, g.promptLength() - from);
+    g.kv().reserve(from + n);
+    List<BatchRow> rows = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      boolean last = from + i == g.promptLength() - 1;
+      rows.add(new BatchRow(g.kv(), from + i, g.promptToken(from + i), last));
+    }
+    float[][] logits = model.forward(rows, cache);
+    g.kv().setLength(from + n);
+    g.advancePrefill(n);
+    return g.prefillDone() ? sample(g, logits[n - 1]) : null;
+  }
+
+  /** One decode step: feeds each generation's last token and samples its next one. */
+  public List<TokenEvent> decode(List<Generation> batch) {
+    List<BatchRow> rows = new ArrayList<>(batch.size());
+    for (Generation g : batch) {
+      if (!g.prefillDone() || g.finished()) {
+        throw new IllegalStateException(g.id() + " is not ready to decode");
+      }
+      g.kv().reserve(g.lastPosition() + 1);
+      rows.add(new BatchRow(g.kv(), g.lastPosition(), g.lastToken(), true));
+    }
+    float[][] logits = model.forward(rows, cache);
+    List<TokenEvent> events = new ArrayList<>(batch.size());
+    for (int b = 0; b < batch.size(); b++) {
+      Generation g = batch.get(b);
+      g.kv().setLength(g.lastPosition() + 1);
+      events.add(sample(g, logits[b]));
+    }
+    return events;
+  }
+
+  private TokenEvent sample(Generation g, float[] logits) {
+    int token = g.sampler().sample(logits, model.config().vocabSize());
+    int eos = model.tokenizer().eosId();
+    String text = g.accept(token, eos, model.config().contextLength());
+    boolean eosStop = token == eos && !g.params().ignoreEos();
+    return new TokenEvent(g, eosStop ? -1 : token, text, g.finished());
+  }
+
+  /** Ends a generation early (cancelled) and frees its blocks. */
+  public void cancel(Generation g) {
+    if (!g.finished()) {
+      g.finish(dev.duet.engine.sampling.StopReason.CANCELLED);
+    }
+    release(g);
+  }
+
+  /** Frees a generation's KV blocks. Idempotent. */
+  public void release(Generation g) {
+    g.kv().free();
+  }
+
+  /**
+   * Convenience for one request alone: prefills in chunks of {@code chunk} tokens and decodes until
+   * it stops, handing each event to {@code listener}; frees the blocks at the end.
+   */
+  public Generation generate(
+      String id, int[] prompt, SamplingParams params, int chunk, java.util.function.Consumer<TokenEvent> listener) {
+    Generation g = start(id, prompt, params);
+    try {
+      TokenEvent e = null;
+      while (e == null) {
+        e = prefill(g, chunk);
+      }
+      listener.accept(e);
+      while (!g.finished()) {
+        listener.accept(decode(List.of(g)).getFirst());
+      }
+      return g;
+    } finally {
+      release(g);
+    }
+  }
+
+  @Override
+  public void close() {
+    cache.close();
+  }
+}

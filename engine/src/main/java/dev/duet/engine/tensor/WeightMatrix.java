@@ -1,0 +1,137 @@
+package dev.duet.engine.tensor;
+
+import dev.duet.engine.ModelFormatException;
+import dev.duet.engine.gguf.GgmlCodec;
+import dev.duet.engine.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A read-only weight matrix of shape (rows, cols), row-major, in any supported dtype, backed by a
+ * memory-mapped file (never copied onto the heap).
+ *
+ * <p>{@link #multiply} computes {@code out = x · Wᵀ} for a batch of input rows. F32 weights are read
+ * in place; other dtypes are decoded one weight row at a time into a scratch row (exactly, so the
+ * dot products that follow are the same F32 kernels). Each output element is one {@link
+ * Kernels#dot}, which is what makes the result independent of the batch.
+ *
+ * <p>Immutable; {@code multiply} may run on several threads at once over disjoint row ranges.
+ */
+public final class WeightMatrix {
+
+  private final String name;
+  private final GgmlType type;
+  private final MemorySegment data;
+  private final int rows;
+  private final int cols;
+  private final long rowBytes;
+
+  private WeightMatrix(String name, GgmlType type, MemorySegment data, int rows, int cols) {
+    this.name = name;
+    this.type = type;
+    this.data = data;
+    this.rows = rows;
+    this.cols = cols;
+    this.rowBytes = type.bytesFor(cols);
+  }
+
+  /** Wraps {@code data}, which must hold exactly {@code rows * cols} elements of {@code type}. */
+  public static WeightMatrix of(
+      String name, GgmlType type, MemorySegment data, int rows, int cols) {
+    if (cols % type.blockSize() != 0) {
+      throw new ModelFormatException(
+          "tensor "
+              + name
+              + ": row length "
+              + cols
+              + " is not a multiple of the "
+              + type
+              + " block size "
+              + type.blockSize());
+    }
+    long expected = (long) rows * type.bytesFor(cols);
+    if (data.byteSize() != expected) {
+      throw new ModelFormatException(
+          "tensor "
+              + name
+              + ": expected "
+              + expected
+              + " bytes for "
+              + rows
+              + "x"
+              + cols
+              + " "
+              + type
+              + ", found "
+              + data.byteSize());
+    }
+    return new WeightMatrix(name, type, data, rows, cols);
+  }
+
+  /** An F32 matrix over a heap array (tests, synthetic weights). */
+  public static WeightMatrix ofArray(String name, float[] values, int rows, int cols) {
+    return of(name, GgmlType.F32, MemorySegment.ofArray(values), rows, cols);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public GgmlType type() {
+    return type;
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  public int cols() {
+    return cols;
+  }
+
+  /** Bytes of weights (what one full pass over the matrix reads from memory). */
+  public long byteSize() {
+    return data.byteSize();
+  }
+
+  /** Decodes row {@code r} into {@code dst[off .. off+cols)}. */
+  public void row(int r, float[] dst, int off) {
+    GgmlCodec.decode(type, data, r * rowBytes, dst, off, cols);
+  }
+
+  /**
+   * For each weight row {@code r} in {@code [from, to)} and each batch row {@code b < batch}:
+   * {@code out[b*outStride + outOffset + r] = dot(W[r], x[b*xStride .. b*xStride + cols))}.
+   */
+  public void multiply(
+      float[] x,
+      int xStride,
+      int batch,
+      float[] out,
+      int outStride,
+      int outOffset,
+      int from,
+      int to) {
+    Kernels k = Kernels.get();
+    MemorySegment w = data;
+    long rowStride = rowBytes;
+    float[] scratch = null;
+    if (type != GgmlType.F32) {
+      scratch = new float[cols];
+      w = MemorySegment.ofArray(scratch);
+      rowStride = 0;
+    }
+    for (int r = from; r < to; r++) {
+      if (scratch != null) {
+        row(r, scratch, 0);
+      }
+      long wOff = r * rowStride;
+      int b = 0;
+      for (; b + 4 <= batch; b += 4) {
+        k.dot4(w, wOff, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
+      }
+      for (; b < batch; b++) {
+        out[b * outStride + outOffset + r] = k.dot(w, wOff, x, b * xStride, cols);
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package dev.duet.engine.tokenizer;
+
+import dev.duet.engine.ModelFormatException;
+import dev.duet.engine.gguf.GgufFile;
+
+/** Builds the tokenizer a model file describes. */
+public final class Tokenizers {
+
+  private Tokenizers() {}
+
+  /**
+   * Reads {@code tokenizer.ggml.*}: {@code model} picks the algorithm ({@code llama} =
+   * SentencePiece); {@code tokens}, {@code scores}, {@code token_type}, the special ids and the
+   * {@code add_bos_token} / {@code add_space_prefix} flags build the {@link Vocabulary}.
+   */
+  public static Tokenizer fromGguf(GgufFile gguf) {
+    String model = gguf.getString("tokenizer.ggml.model");
+    return switch (model) {
+      case "llama" -> new SentencePieceTokenizer(vocabulary(gguf));
+      default ->
+          throw new ModelFormatException(
+              gguf.path()
+                  + ": tokenizer.ggml.model '"
+                  + model
+                  + "' is not supported yet (supported: llama)");
+    };
+  }
+
+  private static Vocabulary vocabulary(GgufFile gguf) {
+    String[] pieces = gguf.getStringArray("tokenizer.ggml.tokens");
+    float[] scores =
+        gguf.has("tokenizer.ggml.scores")
+            ? gguf.getFloatArray("tokenizer.ggml.scores")
+            : new float[pieces.length];
+    int[] types;
+    if (gguf.has("tokenizer.ggml.token_type")) {
+      types = gguf.getIntArray("tokenizer.ggml.token_type");
+    } else {
+      types = new int[pieces.length];
+      java.util.Arrays.fill(types, 1);
+    }
+    if (scores.length != pieces.length || types.length != pieces.length) {
+      throw new ModelFormatException(
+          gguf.path()
+              + ": tokenizer.ggml.tokens has "
+              + pieces.length
+              + " entries but scores has "
+              + scores.length
+              + " and token_type "
+              + types.length);
+    }
+    return new Vocabulary(
+        pieces,
+        scores,
+        types,
+        gguf.findInt("tokenizer.ggml.bos_token_id").orElse(-1),
+        gguf.findInt("tokenizer.ggml.eos_token_id").orElse(-1),
+        gguf.findInt("tokenizer.ggml.unknown_token_id").orElse(-1),
+        gguf.findBoolean("tokenizer.ggml.add_bos_token").orElse(true),
+        gguf.findBoolean("tokenizer.ggml.add_space_prefix").orElse(true));
+  }
+}

@@ -8,9 +8,9 @@ import java.util.PriorityQueue;
  * One run of the SentencePiece (BPE-by-score) merge over an escaped text fragment, as llama.cpp's
  * {@code llm_tokenizer_spm_session::tokenize}: the text is split into characters; every adjacent
  * pair whose concatenation is a vocabulary piece is queued with that piece's score; the queue pops
- * the highest score first (ties: leftmost first), stale pairs are skipped, and each merge queues the
- * new pairs with its left and right neighbours. Final symbols that are not pieces fall back to byte
- * tokens. O(n log n) in the number of characters.
+ * the highest score first (ties: leftmost first), stale pairs are skipped, and each merge queues
+ * the new pairs with its left and right neighbours. Final symbols that are not pieces fall back to
+ * byte tokens. O(n log n) in the number of characters.
  *
  * <p>Not thread-safe: create one per fragment.
  */
@@ -77,7 +77,9 @@ final class SentencePieceMerge {
       Bigram bigram = queue.poll();
       int left = bigram.left();
       int right = bigram.right();
-      if (length[left] == 0 || length[right] == 0 || length[left] + length[right] != bigram.size()) {
+      if (length[left] == 0
+          || length[right] == 0
+          || length[left] + length[right] != bigram.size()) {
         continue; // stale: one side was merged since this pair was queued
       }
       length[left] += length[right];

@@ -19,8 +19,9 @@ import java.util.stream.IntStream;
  * else the unknown token).
  *
  * <p>Decoding ({@link #tokenBytes}): normal pieces give their UTF-8 with {@code ▁} turned into a
- * space, byte tokens their byte, user-defined tokens their text verbatim, the unknown token {@code "
- * ⁇ "} (as SentencePiece prints it), and control, unused and undefined tokens nothing.
+ * space, byte tokens their byte, user-defined tokens their text verbatim, the unknown token the
+ * text {@code " ⁇ "} (U+2047 between spaces, as SentencePiece prints it), and control, unused and
+ * undefined tokens nothing.
  *
  * <p>Immutable and safe to share between threads.
  */

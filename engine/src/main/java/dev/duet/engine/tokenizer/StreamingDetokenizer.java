@@ -82,7 +82,8 @@ public final class StreamingDetokenizer {
     int count = bytes.length - from;
     if (pending.remaining() < count) {
       int capacity = Math.max(pending.capacity() * 2, pending.position() + count);
-      pending = ByteBuffer.wrap(Arrays.copyOf(pending.array(), capacity)).position(pending.position());
+      int used = pending.position();
+      pending = ByteBuffer.wrap(Arrays.copyOf(pending.array(), capacity)).position(used);
     }
     pending.put(bytes, from, count);
   }

@@ -1,6 +1,14 @@
 package dev.duet.engine.tokenizer;
 
-import static dev.duet.engine.tokenizer.TestVocabularies.*;
+import static dev.duet.engine.tokenizer.TestVocabularies.BOS;
+import static dev.duet.engine.tokenizer.TestVocabularies.D;
+import static dev.duet.engine.tokenizer.TestVocabularies.EOS;
+import static dev.duet.engine.tokenizer.TestVocabularies.L;
+import static dev.duet.engine.tokenizer.TestVocabularies.O;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_HELL;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_WOR;
+import static dev.duet.engine.tokenizer.TestVocabularies.byteId;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 

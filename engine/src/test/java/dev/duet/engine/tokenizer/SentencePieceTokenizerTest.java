@@ -1,6 +1,22 @@
 package dev.duet.engine.tokenizer;
 
-import static dev.duet.engine.tokenizer.TestVocabularies.*;
+import static dev.duet.engine.tokenizer.TestVocabularies.A;
+import static dev.duet.engine.tokenizer.TestVocabularies.B;
+import static dev.duet.engine.tokenizer.TestVocabularies.BC;
+import static dev.duet.engine.tokenizer.TestVocabularies.BOS;
+import static dev.duet.engine.tokenizer.TestVocabularies.CD;
+import static dev.duet.engine.tokenizer.TestVocabularies.D;
+import static dev.duet.engine.tokenizer.TestVocabularies.E;
+import static dev.duet.engine.tokenizer.TestVocabularies.EOS;
+import static dev.duet.engine.tokenizer.TestVocabularies.L;
+import static dev.duet.engine.tokenizer.TestVocabularies.O;
+import static dev.duet.engine.tokenizer.TestVocabularies.SEP;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_A;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_HELL;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_WOR;
+import static dev.duet.engine.tokenizer.TestVocabularies.UNK;
+import static dev.duet.engine.tokenizer.TestVocabularies.byteId;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -86,7 +102,8 @@ class SentencePieceTokenizerTest {
   @Test
   void parsesControlTokensOnlyWhenAskedAndPrefixesTheTextAfterThem() {
     // llama.cpp puts the space prefix before every raw fragment that follows a special token.
-    assertThat(tokenizer.encode("a<s>b</s>", false, true)).containsExactly(SPACE_A, BOS, SPACE, B, EOS);
+    assertThat(tokenizer.encode("a<s>b</s>", false, true))
+        .containsExactly(SPACE_A, BOS, SPACE, B, EOS);
     assertThat(tokenizer.encode("<unk>", false, true)).containsExactly(UNK);
     assertThat(tokenizer.encode("a<s>b", false, false))
         .containsExactly(SPACE_A, byteId('<'), byteId('s'), byteId('>'), B);

@@ -1,11 +1,19 @@
 package dev.duet.engine.tokenizer;
 
-import static dev.duet.engine.tokenizer.TestVocabularies.*;
+import static dev.duet.engine.tokenizer.TestVocabularies.A;
+import static dev.duet.engine.tokenizer.TestVocabularies.BOS;
+import static dev.duet.engine.tokenizer.TestVocabularies.EOS;
+import static dev.duet.engine.tokenizer.TestVocabularies.O;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_A;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_HELL;
+import static dev.duet.engine.tokenizer.TestVocabularies.SPACE_WOR;
+import static dev.duet.engine.tokenizer.TestVocabularies.byteId;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -80,7 +88,7 @@ class StreamingDetokenizerTest {
   }
 
   @Test
-  void replacesABytesThatCanNeverStartACharacterRightAway() {
+  void replacesAByteThatCanNeverStartACharacterRightAway() {
     StreamingDetokenizer stream = new StreamingDetokenizer(tokenizer, false);
 
     assertThat(stream.push(byteId(0xFF))).isEqualTo("\uFFFD");
@@ -139,7 +147,7 @@ class StreamingDetokenizerTest {
       }
       for (boolean strip : new boolean[] {true, false}) {
         assertThat(String.join("", chunks(ids, strip)))
-            .as("ids %s strip %s", java.util.Arrays.toString(ids), strip)
+            .as("ids %s strip %s", Arrays.toString(ids), strip)
             .isEqualTo(tokenizer.decode(ids, strip));
       }
     }

@@ -57,7 +57,8 @@ class TokenizerVocabularyTest {
     assertThat(vocabulary.piece(1)).isEqualTo("b");
     assertThat(vocabulary.score(0)).isEqualTo(1f);
     assertThat(vocabulary.type(1)).isEqualTo(TokenType.CONTROL);
-    assertThat(vocabulary).isEqualTo(of(new String[] {"a", "b"}, new float[] {1, 2}, new int[] {1, 3}, 0));
+    assertThat(vocabulary)
+        .isEqualTo(of(new String[] {"a", "b"}, new float[] {1, 2}, new int[] {1, 3}, 0));
   }
 
   @Test

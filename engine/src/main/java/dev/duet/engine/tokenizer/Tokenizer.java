@@ -11,7 +11,10 @@ public interface Tokenizer {
   /**
    * Encodes {@code text}. With {@code addBos} the model's BOS token (when it has one) comes first.
    * With {@code parseSpecial}, occurrences of special/control token texts (e.g. {@code <s>}) in the
-   * text become those tokens; otherwise they are encoded as plain text.
+   * text become those tokens; otherwise they are encoded as plain text. As in llama.cpp,
+   * user-defined tokens ({@link TokenType#USER_DEFINED}) are matched either way.
+   *
+   * @throws IllegalArgumentException when some character cannot be represented by the vocabulary
    */
   int[] encode(String text, boolean addBos, boolean parseSpecial);
 
@@ -22,13 +25,20 @@ public interface Tokenizer {
 
   /**
    * The bytes one token stands for when it follows other tokens (control tokens give no bytes).
-   * For SentencePiece this maps {@code ▁} to a space and {@code <0xNN>} to the byte NN.
+   * For SentencePiece this maps {@code ▁} to a space and {@code <0xNN>} to the byte NN. A byte
+   * token alone may be part of a UTF-8 character; {@link StreamingDetokenizer} reassembles them.
+   *
+   * @throws IndexOutOfBoundsException when {@code id} is not in {@code 0..vocabSize()-1}
    */
   byte[] tokenBytes(int id);
 
   /**
-   * Decodes a whole sequence to text. The leading space the tokenizer adds to the first piece of an
-   * encoded text is dropped when {@code stripLeadingSpace} is true. Invalid UTF-8 becomes U+FFFD.
+   * Decodes a whole sequence to text: the concatenated {@link #tokenBytes} read as UTF-8. The
+   * leading space the tokenizer adds to the first piece of an encoded text is dropped when {@code
+   * stripLeadingSpace} is true (the first byte of the first token that has any bytes, when it is a
+   * space). Invalid UTF-8 becomes U+FFFD.
+   *
+   * @throws IndexOutOfBoundsException when an id is not in the vocabulary
    */
   String decode(int[] ids, boolean stripLeadingSpace);
 

@@ -10,7 +10,8 @@ public class KvCacheExhaustedException extends RuntimeException {
   private final int freeBlocks;
   private final int totalBlocks;
 
-  public KvCacheExhaustedException(int neededBlocks, int freeBlocks, int totalBlocks, int blockSize) {
+  public KvCacheExhaustedException(
+      int neededBlocks, int freeBlocks, int totalBlocks, int blockSize) {
     super(
         "KV cache exhausted: need " + neededBlocks + " blocks, " + freeBlocks + " of "
             + totalBlocks + " free (" + blockSize + " tokens per block)");

@@ -31,9 +31,12 @@ class KvCachePoolRowsTest {
       assertThat(pool.keyOffset(1, 3, 2)).isEqualTo(layer + 3 * block + 2 * row);
       assertThat(pool.valueOffset(1, 3, 2)).isEqualTo(layer + 3 * block + (4 + 2) * row);
       assertThat(pool.valueOffset(2, 5, 3) + row).isEqualTo(layout.totalBytes());
-      assertThatThrownBy(() -> pool.keyOffset(3, 0, 0)).isInstanceOf(IndexOutOfBoundsException.class);
-      assertThatThrownBy(() -> pool.keyOffset(0, 6, 0)).isInstanceOf(IndexOutOfBoundsException.class);
-      assertThatThrownBy(() -> pool.keyOffset(0, 0, 4)).isInstanceOf(IndexOutOfBoundsException.class);
+      assertThatThrownBy(() -> pool.keyOffset(3, 0, 0))
+          .isInstanceOf(IndexOutOfBoundsException.class);
+      assertThatThrownBy(() -> pool.keyOffset(0, 6, 0))
+          .isInstanceOf(IndexOutOfBoundsException.class);
+      assertThatThrownBy(() -> pool.keyOffset(0, 0, 4))
+          .isInstanceOf(IndexOutOfBoundsException.class);
     }
   }
 

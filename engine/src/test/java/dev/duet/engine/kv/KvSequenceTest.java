@@ -157,7 +157,8 @@ class KvSequenceTest {
 
     assertThat(a.layerSlices(1))
         .containsExactly(
-            new KvSlice(pool.blockOffset(1, 0), 3 * bb), new KvSlice(pool.blockOffset(1, 5), 2 * bb));
+            new KvSlice(pool.blockOffset(1, 0), 3 * bb),
+            new KvSlice(pool.blockOffset(1, 5), 2 * bb));
     // Only the blocks added since a copy of the first two.
     assertThat(a.layerSlices(0, 2, 5))
         .containsExactly(
@@ -236,7 +237,9 @@ class KvSequenceTest {
       assertThat(s.offset() % l.blockBytes()).isZero();
       assertThat(s.length() % l.blockBytes()).isZero();
       for (long off = s.offset(); off < s.end(); off += l.blockBytes()) {
-        out.add(new int[] {(int) (off / l.layerBytes()), (int) (off % l.layerBytes() / l.blockBytes())});
+        int layer = (int) (off / l.layerBytes());
+        int block = (int) (off % l.layerBytes() / l.blockBytes());
+        out.add(new int[] {layer, block});
       }
     }
     return out;

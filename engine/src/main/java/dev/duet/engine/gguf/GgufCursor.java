@@ -114,7 +114,7 @@ final class GgufCursor {
     if (n < 0 || (minBytesEach > 0 && n > remaining() / minBytesEach)) {
       pos = start;
       throw error(
-          "absurd "
+          "truncated or corrupt file: absurd "
               + what
               + " count "
               + Long.toUnsignedString(n)
@@ -122,7 +122,7 @@ final class GgufCursor {
               + minBytesEach
               + " bytes each, but only "
               + remaining()
-              + " bytes remain (truncated or corrupt file)");
+              + " bytes remain");
     }
     return n;
   }

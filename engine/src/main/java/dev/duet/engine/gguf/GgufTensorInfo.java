@@ -59,10 +59,13 @@ public record GgufTensorInfo(String name, long[] shape, GgmlType type, long offs
       }
       elements = Math.multiplyExact(elements, d);
     }
-    if (shape.length == 0 || shape[0] % type.blockSize() != 0) {
+    if (shape.length > 0 && shape[0] % type.blockSize() != 0) {
       throw new IllegalArgumentException(
-          "tensor " + name + " shape " + Arrays.toString(shape) + " does not fit " + type
-              + " blocks of " + type.blockSize());
+          "tensor " + name + " has row length " + shape[0] + ", not a multiple of the "
+              + type + " block size " + type.blockSize());
+    }
+    if (shape.length == 0) {
+      return new GgufTensorInfo(name, shape, type, offset, 0); // rejected by the constructor
     }
     return new GgufTensorInfo(name, shape, type, offset, type.bytesFor(elements));
   }

@@ -15,7 +15,8 @@ public record RngState(long s0, long s1, long s2, long s3) {
 
   public RngState {
     if ((s0 | s1 | s2 | s3) == 0) {
-      throw new IllegalArgumentException("xoshiro256** state must not be all zero, got [0, 0, 0, 0]");
+      throw new IllegalArgumentException(
+          "xoshiro256** state must not be all zero, got [0, 0, 0, 0]");
     }
   }
 

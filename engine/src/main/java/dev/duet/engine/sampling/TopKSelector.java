@@ -72,7 +72,8 @@ final class TopKSelector {
   static void checkLogit(float[] logits, int id) {
     float x = logits[id];
     if (Float.isNaN(x) || x == Float.POSITIVE_INFINITY) {
-      throw new IllegalArgumentException("logits[" + id + "] must be finite or -Infinity, got " + x);
+      throw new IllegalArgumentException(
+          "logits[" + id + "] must be finite or -Infinity, got " + x);
     }
   }
 }

@@ -249,7 +249,9 @@ class SamplerTest {
         for (float topP : topPs) {
           float temperature = temperatures[random.nextInt(temperatures.length)];
           SamplingParams params =
-              SamplingParams.random(temperature, random.nextLong(), 1).withTopK(topK).withTopP(topP);
+              SamplingParams.random(temperature, random.nextLong(), 1)
+                  .withTopK(topK)
+                  .withTopP(topP);
           Sampler sampler = new Sampler(params);
           SamplerRng referenceRng = new SamplerRng(params.seed());
           for (int step = 0; step < 5; step++) {

@@ -2,6 +2,7 @@ package dev.duet.engine.exec;
 
 import dev.duet.engine.kv.KvSequence;
 import dev.duet.engine.sampling.Sampler;
+import dev.duet.engine.sampling.SamplerState;
 import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.sampling.StopReason;
 import dev.duet.engine.sampling.StopStringMatcher;
@@ -20,7 +21,7 @@ public final class Generation {
   private final String id;
   private final int[] prompt;
   private final SamplingParams params;
-  private final Sampler sampler;
+  private Sampler sampler;
   private final KvSequence kv;
   private final StreamingDetokenizer detokenizer;
   private final StopStringMatcher stops;
@@ -67,6 +68,16 @@ public final class Generation {
 
   Sampler sampler() {
     return sampler;
+  }
+
+  /** The sampler's parameters and RNG state: what a migrated request carries to resume exactly. */
+  public SamplerState samplerState() {
+    return sampler.state();
+  }
+
+  /** Replaces the sampler with one restored from {@code state} (the RNG continues from there). */
+  public void restoreSampler(SamplerState state) {
+    this.sampler = new Sampler(state);
   }
 
   public KvSequence kv() {
@@ -133,9 +144,11 @@ public final class Generation {
       stopReason = StopReason.STOP_STRING;
       return r.emit();
     }
-    if (generated.size() >= params.maxTokens() || prompt.length + generated.size() >= contextLength) {
-      String rest = finish(StopReason.MAX_TOKENS);
-      return r.emit() + rest;
+    if (generated.size() >= params.maxTokens()) {
+      return r.emit() + finish(StopReason.MAX_TOKENS);
+    }
+    if (prompt.length + generated.size() >= contextLength) {
+      return r.emit() + finish(StopReason.CONTEXT_LENGTH);
     }
     return r.emit();
   }

@@ -151,10 +151,9 @@ final class ForwardPass {
 
   private void rmsNorm(float[] in, float[] weight, float[] out, int batch) {
     int dim = c.dim();
-    MemorySegment seg = MemorySegment.ofArray(in);
     for (int b = 0; b < batch; b++) {
       int off = b * dim;
-      float ss = k.dot(seg, 4L * off, in, off, dim);
+      float ss = k.dot(in, off, in, off, dim);
       float scale = (float) (1.0 / Math.sqrt(ss / dim + c.rmsEps()));
       for (int i = 0; i < dim; i++) {
         out[off + i] = weight[i] * (scale * in[off + i]);
@@ -198,7 +197,6 @@ final class ForwardPass {
         (from, to) -> {
           float[] scores = null;
           float[] rowBuf = f32 ? null : new float[headDim];
-          MemorySegment rowSeg = f32 ? null : MemorySegment.ofArray(rowBuf);
           for (int task = from; task < to; task++) {
             int b = task / heads;
             int h = task % heads;
@@ -218,7 +216,7 @@ final class ForwardPass {
                 s = k.dot(kvSeg, seq.keyOffset(layer, t) + headOff, q, qOff, headDim);
               } else {
                 cache.loadRow(seq.keyOffset(layer, t) + headOffStored, rowBuf, 0, headDim);
-                s = k.dot(rowSeg, 0, q, qOff, headDim);
+                s = k.dot(rowBuf, 0, q, qOff, headDim);
               }
               s /= scale;
               scores[t] = s;
@@ -237,7 +235,7 @@ final class ForwardPass {
                 k.axpy(p, kvSeg, seq.valueOffset(layer, t) + headOff, att, qOff, headDim);
               } else {
                 cache.loadRow(seq.valueOffset(layer, t) + headOffStored, rowBuf, 0, headDim);
-                k.axpy(p, rowSeg, 0, att, qOff, headDim);
+                k.axpy(p, rowBuf, 0, att, qOff, headDim);
               }
             }
           }

@@ -5,19 +5,22 @@ import java.lang.foreign.MemorySegment;
 /**
  * The inner loops of the forward pass: dot products and scaled adds over F32 data.
  *
- * <p><b>Batch invariance.</b> Every result is a function of its inputs only: a dot product sums its
- * terms in one fixed order that depends on nothing but the length {@code n} (never on where the
- * data sits, on other rows of a batch, or on the thread), and {@link #dot4} performs, for each of
- * its four rows, exactly the operations {@link #dot} performs for one. Reductions across vector
- * lanes use explicit shuffles in a fixed tree, never {@code reduceLanes}, whose order is
- * unspecified. So a row's logits are bit-identical alone or in any batch.
+ * <p><b>Batch invariance.</b> Every result is a function of its inputs only. A dot product of
+ * length {@code n} is always computed the same way: one vector accumulator takes the full vectors
+ * in order with fused multiply-adds, its lanes are summed by a fixed shuffle tree (never {@code
+ * reduceLanes}, whose order is unspecified and differs between interpreted and compiled code), and
+ * the scalar tail is added left to right with {@code Math.fma}. The tiled kernels ({@link #dot4x4},
+ * {@link #dot4x1}, {@link #dot1x4}) compute several such dot products at once, sharing loads, but
+ * perform for each output exactly the operations of {@link #dot}. So a row's result does not depend
+ * on which other rows share its batch or its tile.
  *
  * <p>Two implementations: {@link VectorKernels} (the Vector API) and {@link ScalarKernels} (plain
  * Java, used when the {@code jdk.incubator.vector} module is absent or {@code
  * -Dduet.engine.vector=false}). They are not bit-identical to each other; one process uses one.
  *
- * <p>Weights are read from a {@link MemorySegment} (a memory-mapped file or a heap array wrapped by
- * {@link MemorySegment#ofArray(float[])}), little-endian F32, byte offsets.
+ * <p>Weights are read from native {@link MemorySegment}s (memory-mapped files, off-heap scratch),
+ * little-endian F32, at byte offsets; activations are float arrays. Keeping heap segments out of
+ * the segment kernels keeps their call sites monomorphic, which the JIT needs to vectorize them.
  */
 public interface Kernels {
 
@@ -25,15 +28,30 @@ public interface Kernels {
   float dot(MemorySegment w, long wOff, float[] x, int xOff, int n);
 
   /**
-   * Four dot products of one weight row with four rows of {@code x}: {@code out[outOff +
-   * k*outStride] = dot(w, wOff, x, xOff + k*xStride, n)} for {@code k < 4}, bit for bit.
+   * Sixteen dot products: weight rows {@code j < 4} at {@code wOff + j*wStride} (bytes) with
+   * activation rows {@code k < 4} at {@code xOff + k*xStride}; the result for (j, k) goes to {@code
+   * out[outOff + k*outStride + j]}, bit for bit {@link #dot} of that pair.
    */
-  void dot4(
+  void dot4x4(
+      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int xStride, int n,
+      float[] out, int outOff, int outStride);
+
+  /** {@link #dot4x4} with one activation row: {@code out[outOff + j]} for {@code j < 4}. */
+  void dot4x1(MemorySegment w, long wOff, long wStride, float[] x, int xOff, int n, float[] out, int outOff);
+
+  /** {@link #dot4x4} with one weight row: {@code out[outOff + k*outStride]} for {@code k < 4}. */
+  void dot1x4(
       MemorySegment w, long wOff, float[] x, int xOff, int xStride, int n, float[] out, int outOff,
       int outStride);
 
-  /** {@code y[yOff + i] += a * x[xOff + 4i]} for {@code i < n} (x read from a segment). */
+  /** Returns {@code sum_i a[aOff + i] * b[bOff + i]}, in the same order as {@link #dot}. */
+  float dot(float[] a, int aOff, float[] b, int bOff, int n);
+
+  /** {@code y[yOff + i] += a * x[xOff + 4i]} for {@code i < n} (x read from a native segment). */
   void axpy(float a, MemorySegment x, long xOff, float[] y, int yOff, int n);
+
+  /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < n}. */
+  void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
 
   /** The kernels this process uses. */
   static Kernels get() {

@@ -10,10 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Kernels on the Vector API, at the platform's preferred width (16 floats with AVX-512).
  *
- * <p>The order of a dot product of length n, with L lanes: two accumulators take alternate vectors
- * (acc0 the even ones, acc1 the odd ones) with fused multiply-adds; a last odd vector goes into
- * acc0; then acc0 + acc1, a fixed shuffle tree across lanes, and the scalar tail, left to right,
- * with {@code Math.fma}. {@link #dot4} runs that same sequence for each of its four rows.
+ * <p>Every dot product of length n with L lanes: {@code acc = fma(w[i..i+L), x[i..i+L), acc)} for
+ * each full vector in order, then {@link #sumLanes} (a fixed shuffle tree), then the scalar tail
+ * left to right with {@code Math.fma}. The tiled kernels keep one such accumulator per output.
  */
 final class VectorKernels implements Kernels {
 
@@ -42,97 +41,184 @@ final class VectorKernels implements Kernels {
     return v.lane(0);
   }
 
+  private static FloatVector load(MemorySegment w, long off) {
+    return FloatVector.fromMemorySegment(S, w, off, LE);
+  }
+
+  private static FloatVector load(float[] x, int off) {
+    return FloatVector.fromArray(S, x, off);
+  }
+
+  /** Index of the first element the vector loop does not cover. */
+  private static int vectorEnd(int n) {
+    return n - n % L;
+  }
+
   @Override
   public float dot(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-    FloatVector acc0 = FloatVector.zero(S);
-    FloatVector acc1 = FloatVector.zero(S);
-    int i = 0;
-    for (; i + 2 * L <= n; i += 2 * L) {
-      FloatVector w0 = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE);
-      FloatVector w1 = FloatVector.fromMemorySegment(S, w, wOff + 4L * (i + L), LE);
-      acc0 = w0.fma(FloatVector.fromArray(S, x, xOff + i), acc0);
-      acc1 = w1.fma(FloatVector.fromArray(S, x, xOff + i + L), acc1);
+    FloatVector acc = FloatVector.zero(S);
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      acc = load(w, wOff + 4L * i).fma(load(x, xOff + i), acc);
     }
-    if (i + L <= n) {
-      FloatVector w0 = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE);
-      acc0 = w0.fma(FloatVector.fromArray(S, x, xOff + i), acc0);
-      i += L;
+    return finish(acc, w, wOff, x, xOff, end, n);
+  }
+
+  @Override
+  public void dot4x4(
+      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int xStride, int n,
+      float[] out, int outOff, int outStride) {
+    long w0 = wOff;
+    long w1 = wOff + wStride;
+    long w2 = wOff + 2 * wStride;
+    long w3 = wOff + 3 * wStride;
+    int x0 = xOff;
+    int x1 = xOff + xStride;
+    int x2 = xOff + 2 * xStride;
+    int x3 = xOff + 3 * xStride;
+    FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      long b = 4L * i;
+      FloatVector v0 = load(x, x0 + i);
+      FloatVector v1 = load(x, x1 + i);
+      FloatVector v2 = load(x, x2 + i);
+      FloatVector v3 = load(x, x3 + i);
+      FloatVector r = load(w, w0 + b);
+      a00 = r.fma(v0, a00);
+      a01 = r.fma(v1, a01);
+      a02 = r.fma(v2, a02);
+      a03 = r.fma(v3, a03);
+      r = load(w, w1 + b);
+      a10 = r.fma(v0, a10);
+      a11 = r.fma(v1, a11);
+      a12 = r.fma(v2, a12);
+      a13 = r.fma(v3, a13);
+      r = load(w, w2 + b);
+      a20 = r.fma(v0, a20);
+      a21 = r.fma(v1, a21);
+      a22 = r.fma(v2, a22);
+      a23 = r.fma(v3, a23);
+      r = load(w, w3 + b);
+      a30 = r.fma(v0, a30);
+      a31 = r.fma(v1, a31);
+      a32 = r.fma(v2, a32);
+      a33 = r.fma(v3, a33);
     }
-    float sum = sumLanes(acc0.add(acc1));
-    for (; i < n; i++) {
+    int o0 = outOff;
+    int o1 = outOff + outStride;
+    int o2 = outOff + 2 * outStride;
+    int o3 = outOff + 3 * outStride;
+    out[o0] = finish(a00, w, w0, x, x0, end, n);
+    out[o0 + 1] = finish(a10, w, w1, x, x0, end, n);
+    out[o0 + 2] = finish(a20, w, w2, x, x0, end, n);
+    out[o0 + 3] = finish(a30, w, w3, x, x0, end, n);
+    out[o1] = finish(a01, w, w0, x, x1, end, n);
+    out[o1 + 1] = finish(a11, w, w1, x, x1, end, n);
+    out[o1 + 2] = finish(a21, w, w2, x, x1, end, n);
+    out[o1 + 3] = finish(a31, w, w3, x, x1, end, n);
+    out[o2] = finish(a02, w, w0, x, x2, end, n);
+    out[o2 + 1] = finish(a12, w, w1, x, x2, end, n);
+    out[o2 + 2] = finish(a22, w, w2, x, x2, end, n);
+    out[o2 + 3] = finish(a32, w, w3, x, x2, end, n);
+    out[o3] = finish(a03, w, w0, x, x3, end, n);
+    out[o3 + 1] = finish(a13, w, w1, x, x3, end, n);
+    out[o3 + 2] = finish(a23, w, w2, x, x3, end, n);
+    out[o3 + 3] = finish(a33, w, w3, x, x3, end, n);
+  }
+
+  /** Sums an accumulator's lanes and adds the scalar tail {@code [end, n)}: the end of every dot. */
+  private static float finish(
+      FloatVector acc, MemorySegment w, long wOff, float[] x, int xOff, int end, int n) {
+    float sum = sumLanes(acc);
+    for (int i = end; i < n; i++) {
       sum = Math.fma(w.get(F32, wOff + 4L * i), x[xOff + i], sum);
     }
     return sum;
   }
 
   @Override
-  public void dot4(
+  public void dot4x1(
+      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int n, float[] out, int outOff) {
+    long w1 = wOff + wStride;
+    long w2 = wOff + 2 * wStride;
+    long w3 = wOff + 3 * wStride;
+    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      long b = 4L * i;
+      FloatVector v = load(x, xOff + i);
+      a0 = load(w, wOff + b).fma(v, a0);
+      a1 = load(w, w1 + b).fma(v, a1);
+      a2 = load(w, w2 + b).fma(v, a2);
+      a3 = load(w, w3 + b).fma(v, a3);
+    }
+    out[outOff] = finish(a0, w, wOff, x, xOff, end, n);
+    out[outOff + 1] = finish(a1, w, w1, x, xOff, end, n);
+    out[outOff + 2] = finish(a2, w, w2, x, xOff, end, n);
+    out[outOff + 3] = finish(a3, w, w3, x, xOff, end, n);
+  }
+
+  @Override
+  public void dot1x4(
       MemorySegment w, long wOff, float[] x, int xOff, int xStride, int n, float[] out, int outOff,
       int outStride) {
-    int x0 = xOff;
     int x1 = xOff + xStride;
     int x2 = xOff + 2 * xStride;
     int x3 = xOff + 3 * xStride;
-    FloatVector a0 = FloatVector.zero(S);
-    FloatVector b0 = FloatVector.zero(S);
-    FloatVector a1 = FloatVector.zero(S);
-    FloatVector b1 = FloatVector.zero(S);
-    FloatVector a2 = FloatVector.zero(S);
-    FloatVector b2 = FloatVector.zero(S);
-    FloatVector a3 = FloatVector.zero(S);
-    FloatVector b3 = FloatVector.zero(S);
-    int i = 0;
-    for (; i + 2 * L <= n; i += 2 * L) {
-      FloatVector w0 = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE);
-      FloatVector w1 = FloatVector.fromMemorySegment(S, w, wOff + 4L * (i + L), LE);
-      a0 = w0.fma(FloatVector.fromArray(S, x, x0 + i), a0);
-      b0 = w1.fma(FloatVector.fromArray(S, x, x0 + i + L), b0);
-      a1 = w0.fma(FloatVector.fromArray(S, x, x1 + i), a1);
-      b1 = w1.fma(FloatVector.fromArray(S, x, x1 + i + L), b1);
-      a2 = w0.fma(FloatVector.fromArray(S, x, x2 + i), a2);
-      b2 = w1.fma(FloatVector.fromArray(S, x, x2 + i + L), b2);
-      a3 = w0.fma(FloatVector.fromArray(S, x, x3 + i), a3);
-      b3 = w1.fma(FloatVector.fromArray(S, x, x3 + i + L), b3);
+    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      FloatVector r = load(w, wOff + 4L * i);
+      a0 = r.fma(load(x, xOff + i), a0);
+      a1 = r.fma(load(x, x1 + i), a1);
+      a2 = r.fma(load(x, x2 + i), a2);
+      a3 = r.fma(load(x, x3 + i), a3);
     }
-    if (i + L <= n) {
-      FloatVector w0 = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE);
-      a0 = w0.fma(FloatVector.fromArray(S, x, x0 + i), a0);
-      a1 = w0.fma(FloatVector.fromArray(S, x, x1 + i), a1);
-      a2 = w0.fma(FloatVector.fromArray(S, x, x2 + i), a2);
-      a3 = w0.fma(FloatVector.fromArray(S, x, x3 + i), a3);
-      i += L;
+    out[outOff] = finish(a0, w, wOff, x, xOff, end, n);
+    out[outOff + outStride] = finish(a1, w, wOff, x, x1, end, n);
+    out[outOff + 2 * outStride] = finish(a2, w, wOff, x, x2, end, n);
+    out[outOff + 3 * outStride] = finish(a3, w, wOff, x, x3, end, n);
+  }
+
+  @Override
+  public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+    FloatVector acc = FloatVector.zero(S);
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      acc = load(a, aOff + i).fma(load(b, bOff + i), acc);
     }
-    float s0 = sumLanes(a0.add(b0));
-    float s1 = sumLanes(a1.add(b1));
-    float s2 = sumLanes(a2.add(b2));
-    float s3 = sumLanes(a3.add(b3));
-    for (; i < n; i++) {
-      float wi = w.get(F32, wOff + 4L * i);
-      s0 = Math.fma(wi, x[x0 + i], s0);
-      s1 = Math.fma(wi, x[x1 + i], s1);
-      s2 = Math.fma(wi, x[x2 + i], s2);
-      s3 = Math.fma(wi, x[x3 + i], s3);
+    float sum = sumLanes(acc);
+    for (int i = end; i < n; i++) {
+      sum = Math.fma(a[aOff + i], b[bOff + i], sum);
     }
-    out[outOff] = s0;
-    out[outOff + outStride] = s1;
-    out[outOff + 2 * outStride] = s2;
-    out[outOff + 3 * outStride] = s3;
+    return sum;
   }
 
   @Override
   public void axpy(float a, MemorySegment x, long xOff, float[] y, int yOff, int n) {
     FloatVector va = FloatVector.broadcast(S, a);
-    int i = 0;
-    for (; i + L <= n; i += L) {
-      FloatVector xv = FloatVector.fromMemorySegment(S, x, xOff + 4L * i, LE);
-      xv.fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      load(x, xOff + 4L * i).fma(va, load(y, yOff + i)).intoArray(y, yOff + i);
     }
-    for (; i < n; i++) {
-      y[yOff + i] =
-          Math.fma(
-              x.get(F32, xOff + 4L * i),
-              a,
-              y[yOff + i]);
+    for (int i = end; i < n; i++) {
+      y[yOff + i] = Math.fma(x.get(F32, xOff + 4L * i), a, y[yOff + i]);
+    }
+  }
+
+  @Override
+  public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+    FloatVector va = FloatVector.broadcast(S, a);
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      load(x, xOff + i).fma(va, load(y, yOff + i)).intoArray(y, yOff + i);
+    }
+    for (int i = end; i < n; i++) {
+      y[yOff + i] = Math.fma(x[xOff + i], a, y[yOff + i]);
     }
   }
 }

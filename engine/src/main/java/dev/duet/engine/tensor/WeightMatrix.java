@@ -3,7 +3,9 @@ package dev.duet.engine.tensor;
 import dev.duet.engine.ModelFormatException;
 import dev.duet.engine.gguf.GgmlCodec;
 import dev.duet.engine.gguf.GgmlType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A read-only weight matrix of shape (rows, cols), row-major, in any supported dtype, backed by a
@@ -67,11 +69,6 @@ public final class WeightMatrix {
     return new WeightMatrix(name, type, data, rows, cols);
   }
 
-  /** An F32 matrix over a heap array (tests, synthetic weights). */
-  public static WeightMatrix ofArray(String name, float[] values, int rows, int cols) {
-    return of(name, GgmlType.F32, MemorySegment.ofArray(values), rows, cols);
-  }
-
   public String name() {
     return name;
   }
@@ -98,9 +95,24 @@ public final class WeightMatrix {
     GgmlCodec.decode(type, data, r * rowBytes, dst, off, cols);
   }
 
+  /** Off-heap scratch for decoded rows of non-F32 matrices, one per compute thread. */
+  private static final ThreadLocal<MemorySegment[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+  private static MemorySegment scratch(long bytes) {
+    MemorySegment[] holder = SCRATCH.get();
+    if (holder[0] == null || holder[0].byteSize() < bytes) {
+      holder[0] = Arena.ofAuto().allocate(bytes, 64);
+    }
+    return holder[0];
+  }
+
   /**
    * For each weight row {@code r} in {@code [from, to)} and each batch row {@code b < batch}:
    * {@code out[b*outStride + outOffset + r] = dot(W[r], x[b*xStride .. b*xStride + cols))}.
+   *
+   * <p>Works in tiles of 4 weight rows (kept in L1 while every batch row passes by) times 4 batch
+   * rows; each output is still exactly one {@link Kernels#dot}.
    */
   public void multiply(
       float[] x,
@@ -112,26 +124,44 @@ public final class WeightMatrix {
       int from,
       int to) {
     Kernels k = Kernels.get();
-    MemorySegment w = data;
-    long rowStride = rowBytes;
-    float[] scratch = null;
-    if (type != GgmlType.F32) {
-      scratch = new float[cols];
-      w = MemorySegment.ofArray(scratch);
-      rowStride = 0;
-    }
-    for (int r = from; r < to; r++) {
-      if (scratch != null) {
-        row(r, scratch, 0);
+    boolean direct = type == GgmlType.F32;
+    long stride = direct ? rowBytes : 4L * cols;
+    MemorySegment w = direct ? data : scratch(4 * stride);
+    int r = from;
+    for (; r + 4 <= to; r += 4) {
+      long base = direct ? r * rowBytes : 0;
+      if (!direct) {
+        decodeRows(r, 4, w);
       }
-      long wOff = r * rowStride;
       int b = 0;
       for (; b + 4 <= batch; b += 4) {
-        k.dot4(w, wOff, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
+        k.dot4x4(w, base, stride, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
       }
       for (; b < batch; b++) {
-        out[b * outStride + outOffset + r] = k.dot(w, wOff, x, b * xStride, cols);
+        k.dot4x1(w, base, stride, x, b * xStride, cols, out, b * outStride + outOffset + r);
       }
+    }
+    for (; r < to; r++) {
+      long base = direct ? r * rowBytes : 0;
+      if (!direct) {
+        decodeRows(r, 1, w);
+      }
+      int b = 0;
+      for (; b + 4 <= batch; b += 4) {
+        k.dot1x4(w, base, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
+      }
+      for (; b < batch; b++) {
+        out[b * outStride + outOffset + r] = k.dot(w, base, x, b * xStride, cols);
+      }
+    }
+  }
+
+  /** Decodes {@code n} rows from {@code r} into consecutive F32 rows of {@code dst}. */
+  private void decodeRows(int r, int n, MemorySegment dst) {
+    float[] row = new float[cols];
+    for (int i = 0; i < n; i++) {
+      row(r + i, row, 0);
+      MemorySegment.copy(row, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * i * cols, cols);
     }
   }
 }

@@ -32,7 +32,7 @@ final class SeededGaussian {
   double nextGaussian() {
     long bits = nextLong();
     long sum = (bits & 0xffff) + ((bits >>> 16) & 0xffff) + ((bits >>> 32) & 0xffff) + (bits >>> 48);
-    return (sum - 2 * 32767.5) * SCALE;
+    return (sum - 4 * 32767.5) * SCALE; // each u16 has mean 32767.5
   }
 
   /** {@code n} values with mean {@code mean} and standard deviation {@code std}. */

@@ -31,7 +31,8 @@ final class SeededGaussian {
   /** A roughly standard-normal value (mean 0, variance 1). */
   double nextGaussian() {
     long bits = nextLong();
-    long sum = (bits & 0xffff) + ((bits >>> 16) & 0xffff) + ((bits >>> 32) & 0xffff) + (bits >>> 48);
+    long sum =
+        (bits & 0xffff) + ((bits >>> 16) & 0xffff) + ((bits >>> 32) & 0xffff) + (bits >>> 48);
     return (sum - 4 * 32767.5) * SCALE; // each u16 has mean 32767.5
   }
 

@@ -114,7 +114,8 @@ class SyntheticModelWriterTest {
       GgufTensorInfo t = g.tensor("blk.2.attn_k.weight");
       assertThat(t.shape()).containsExactly(128, 32);
       float[] expected =
-          new SeededGaussian(99, "blk.2.attn_k.weight").fill(128 * 32, 0f, (float) (1 / Math.sqrt(128)));
+          new SeededGaussian(99, "blk.2.attn_k.weight")
+              .fill(128 * 32, 0f, (float) (1 / Math.sqrt(128)));
       assertThat(g.tensorData(t).toArray(ValueLayout.JAVA_BYTE))
           .containsExactly(GgmlCodec.encode(GgmlType.Q4_0, expected));
       assertThat(g.getInt("general.quantization_version")).isEqualTo(2);

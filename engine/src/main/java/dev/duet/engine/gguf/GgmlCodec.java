@@ -31,7 +31,8 @@ public final class GgmlCodec {
     Objects.requireNonNull(values, "values");
     long size = type.bytesFor(values.length);
     if (size > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException(values.length + " " + type + " values do not fit a byte[]");
+      throw new IllegalArgumentException(
+          values.length + " " + type + " values do not fit a byte[]");
     }
     byte[] out = new byte[(int) size];
     MemorySegment dst = MemorySegment.ofArray(out);

@@ -57,7 +57,8 @@ record GgufHeader(
     int magic = in.i32("magic");
     if (magic != GgufFile.MAGIC) {
       throw new ModelFormatException(
-          path + ": not a GGUF file: magic is " + String.format("0x%08x", Integer.reverseBytes(magic))
+          path + ": not a GGUF file: magic is "
+              + String.format("0x%08x", Integer.reverseBytes(magic))
               + ", expected 0x47475546 (\"GGUF\")");
     }
     int version = in.i32("version");

@@ -31,8 +31,9 @@ final class SeededGaussian {
   /** A roughly standard-normal value (mean 0, variance 1). */
   double nextGaussian() {
     long bits = nextLong();
-    long sum = (bits & 0xffff) + ((bits >>> 16) & 0xffff) + ((bits >>> 32) & 0xffff) + (bits >>> 48);
-    return (sum - 2 * 32767.5) * SCALE;
+    long sum =
+        (bits & 0xffff) + ((bits >>> 16) & 0xffff) + ((bits >>> 32) & 0xffff) + (bits >>> 48);
+    return (sum - 4 * 32767.5) * SCALE; // each u16 has mean 32767.5
   }
 
   /** {@code n} values with mean {@code mean} and standard deviation {@code std}. */

@@ -10,9 +10,9 @@ import java.util.SequencedSet;
  * Llama GGUF files store it: {@code <unk>}, {@code <s>}, {@code </s>}, the 256 byte tokens {@code
  * <0x00>}..{@code <0xFF>}, then normal pieces, where {@code ▁} (U+2581) marks a word start.
  *
- * <p>Normal pieces come in this order: {@code ▁}; single characters (lowercase, uppercase, digits,
- * punctuation); {@code ▁}+letter; prefixes of common English words with and without {@code ▁}
- * (and capitalized with {@code ▁}); then all two- and three-letter lowercase strings with and
+ * <p>Normal pieces come in this order: {@code ▁}; single characters (lowercase, uppercase,
+ * digits, punctuation); {@code ▁}+letter; prefixes of common English words with and without
+ * {@code ▁} (and capitalized with {@code ▁}); then all two- and three-letter lowercase strings with and
  * without {@code ▁}. Each multi-character piece extends an earlier piece by one character, so any
  * prefix of the list is closed under BPE merges: every piece is the merge of two shorter pieces in
  * the vocabulary. Scores fall with the id ({@code -(id - 259)}), so earlier pieces merge first.
@@ -178,7 +178,9 @@ public final class SyntheticVocabulary {
     return scores.clone();
   }
 
-  /** llama.cpp token types by id: {@link #NORMAL}, {@link #UNKNOWN}, {@link #CONTROL}, {@link #BYTE}. */
+  /** llama.cpp token types by id: {@link #NORMAL}, {@link #UNKNOWN}, {@link #CONTROL}, {@link
+   * #BYTE}.
+   */
   public int[] types() {
     return types.clone();
   }

@@ -211,7 +211,8 @@ class GgufRoundTripTest {
 
   @Test
   void rejectsASupplierThatGivesTheWrongNumberOfValues() {
-    GgufWriter w = new GgufWriter().addTensor("t", GgmlType.F32, new long[] {4}, () -> new float[3]);
+    GgufWriter w =
+        new GgufWriter().addTensor("t", GgmlType.F32, new long[] {4}, () -> new float[3]);
     assertThatThrownBy(() -> w.write(dir.resolve("bad.gguf")))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("t needs 4 values");

@@ -59,15 +59,21 @@ class SyntheticModelTest {
     assertThat(tied.withTiedEmbeddings(false)).isEqualTo(SyntheticModel.preset("tiny"));
   }
 
+  private static SyntheticModel shape(
+      int dim, int layers, int heads, int kvHeads, int hidden, int vocab) {
+    return new SyntheticModel(
+        "x", dim, layers, heads, kvHeads, hidden, vocab, 256, 1e4f, 1e-5f, false);
+  }
+
   @Test
   void rejectsShapesAForwardPassCouldNotRun() {
-    assertThatThrownBy(() -> new SyntheticModel("x", 64, 2, 5, 5, 160, 320, 256, 1e4f, 1e-5f, false))
+    assertThatThrownBy(() -> shape(64, 2, 5, 5, 160, 320))
         .hasMessageContaining("heads");
-    assertThatThrownBy(() -> new SyntheticModel("x", 64, 2, 4, 3, 160, 320, 256, 1e4f, 1e-5f, false))
+    assertThatThrownBy(() -> shape(64, 2, 4, 3, 160, 320))
         .hasMessageContaining("nKvHeads");
-    assertThatThrownBy(() -> new SyntheticModel("x", 64, 2, 4, 2, 160, 100, 256, 1e4f, 1e-5f, false))
+    assertThatThrownBy(() -> shape(64, 2, 4, 2, 160, 100))
         .hasMessageContaining("vocabSize");
-    assertThatThrownBy(() -> new SyntheticModel("x", 64, 0, 4, 2, 160, 320, 256, 1e4f, 1e-5f, false))
+    assertThatThrownBy(() -> shape(64, 0, 4, 2, 160, 320))
         .hasMessageContaining("nLayers");
   }
 }

@@ -61,7 +61,8 @@ class SyntheticVocabularyTest {
     SyntheticVocabulary v = SyntheticVocabulary.build(32000);
     String[] t = v.tokens();
     assertThat(t).hasSize(32000).doesNotContainNull();
-    assertThat(List.of(t)).contains("\u2581the", "\u2581The", "the", "\u2581happy", "\u2581a", "ing");
+    assertThat(List.of(t))
+        .contains("\u2581the", "\u2581The", "the", "\u2581happy", "\u2581a", "ing");
     float[] s = v.scores();
     for (int id = 260; id < s.length; id++) {
       assertThat(s[id]).isLessThan(s[id - 1]);

@@ -30,8 +30,19 @@ public final class EngineBenchmark {
   public record Decode(int batch, double tokensPerS, double ratioToBound) {}
 
   /** All results of one run. */
+  /**
+   * All results of one run.
+   *
+   * @param bandwidthGbps memory copy bandwidth, bytes copied per second: the bound's denominator
+   * @param readGbps streaming read bandwidth, bytes read per second (for reference)
+   * @param weightBytes bytes of weights one decode step reads
+   */
   public record Result(
-      double bandwidthGbps, long weightBytes, List<Prefill> prefill, List<Decode> decode) {}
+      double bandwidthGbps,
+      double readGbps,
+      long weightBytes,
+      List<Prefill> prefill,
+      List<Decode> decode) {}
 
   private final InferenceEngine engine;
   private final ComputePool pool;
@@ -51,7 +62,9 @@ public final class EngineBenchmark {
     decodeBatch(Math.min(4, batches.getLast()), 4, 1);
 
     progress.accept("measuring memory bandwidth");
-    double bandwidth = new BandwidthProbe(pool).copyGbps(1L << 30, 5);
+    BandwidthProbe probe = new BandwidthProbe(pool);
+    double bandwidth = probe.copyGbps(1L << 30, 5);
+    double read = probe.readGbps(1L << 30, 5);
 
     List<Prefill> prefill = new ArrayList<>();
     for (int n : promptLengths) {
@@ -69,7 +82,7 @@ public final class EngineBenchmark {
       double bound = b * bandwidth * 1e9 / weightBytes;
       decode.add(new Decode(b, tps, tps / bound));
     }
-    return new Result(bandwidth, weightBytes, prefill, decode);
+    return new Result(bandwidth, read, weightBytes, prefill, decode);
   }
 
   private int[] randomPrompt(int n, long seed) {

@@ -21,32 +21,32 @@ final class VectorKernels implements Kernels {
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
-  /** Rotations by L/2, L/4, ..., 1 lanes: the fixed tree that sums a vector's lanes. */
-  private static final VectorShuffle<Float>[] FOLDS = folds();
+  // Rotations by 8, 4, 2 and 1 lanes: the fixed tree that sums a vector's lanes. Each is its own
+  // static final field so that the JIT sees a constant shuffle and emits one permute instruction.
+  private static final VectorShuffle<Float> ROT8 = rotation(8);
+  private static final VectorShuffle<Float> ROT4 = rotation(4);
+  private static final VectorShuffle<Float> ROT2 = rotation(2);
+  private static final VectorShuffle<Float> ROT1 = rotation(1);
 
-  @SuppressWarnings("unchecked")
-  private static VectorShuffle<Float>[] folds() {
-    int steps = Integer.numberOfTrailingZeros(L);
-    VectorShuffle<Float>[] folds = new VectorShuffle[steps];
-    for (int s = 0, half = L / 2; s < steps; s++, half /= 2) {
-      folds[s] = VectorShuffle.iota(S, half, 1, true);
-    }
-    return folds;
+  private static VectorShuffle<Float> rotation(int lanes) {
+    return lanes < L ? VectorShuffle.iota(S, lanes, 1, true) : null;
   }
 
+  /** Sums the lanes in a fixed order: rotate-and-add by L/2, L/4, ..., 1 lanes, then lane 0. */
   private static float sumLanes(FloatVector v) {
-    for (VectorShuffle<Float> fold : FOLDS) {
-      v = v.add(v.rearrange(fold));
+    if (L > 8) {
+      v = v.add(v.rearrange(ROT8));
+    }
+    if (L > 4) {
+      v = v.add(v.rearrange(ROT4));
+    }
+    if (L > 2) {
+      v = v.add(v.rearrange(ROT2));
+    }
+    if (L > 1) {
+      v = v.add(v.rearrange(ROT1));
     }
     return v.lane(0);
-  }
-
-  private static FloatVector load(MemorySegment w, long off) {
-    return FloatVector.fromMemorySegment(S, w, off, LE);
-  }
-
-  private static FloatVector load(float[] x, int off) {
-    return FloatVector.fromArray(S, x, off);
   }
 
   /** Index of the first element the vector loop does not cover. */
@@ -59,9 +59,9 @@ final class VectorKernels implements Kernels {
     FloatVector acc = FloatVector.zero(S);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      acc = load(w, wOff + 4L * i).fma(load(x, xOff + i), acc);
+      acc = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(S, x, xOff + i), acc);
     }
-    return finish(acc, w, wOff, x, xOff, end, n);
+    return tail(sumLanes(acc), w, wOff, x, xOff, end, n);
   }
 
   @Override
@@ -83,26 +83,26 @@ final class VectorKernels implements Kernels {
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
       long b = 4L * i;
-      FloatVector v0 = load(x, x0 + i);
-      FloatVector v1 = load(x, x1 + i);
-      FloatVector v2 = load(x, x2 + i);
-      FloatVector v3 = load(x, x3 + i);
-      FloatVector r = load(w, w0 + b);
+      FloatVector v0 = FloatVector.fromArray(S, x, x0 + i);
+      FloatVector v1 = FloatVector.fromArray(S, x, x1 + i);
+      FloatVector v2 = FloatVector.fromArray(S, x, x2 + i);
+      FloatVector v3 = FloatVector.fromArray(S, x, x3 + i);
+      FloatVector r = FloatVector.fromMemorySegment(S, w, w0 + b, LE);
       a00 = r.fma(v0, a00);
       a01 = r.fma(v1, a01);
       a02 = r.fma(v2, a02);
       a03 = r.fma(v3, a03);
-      r = load(w, w1 + b);
+      r = FloatVector.fromMemorySegment(S, w, w1 + b, LE);
       a10 = r.fma(v0, a10);
       a11 = r.fma(v1, a11);
       a12 = r.fma(v2, a12);
       a13 = r.fma(v3, a13);
-      r = load(w, w2 + b);
+      r = FloatVector.fromMemorySegment(S, w, w2 + b, LE);
       a20 = r.fma(v0, a20);
       a21 = r.fma(v1, a21);
       a22 = r.fma(v2, a22);
       a23 = r.fma(v3, a23);
-      r = load(w, w3 + b);
+      r = FloatVector.fromMemorySegment(S, w, w3 + b, LE);
       a30 = r.fma(v0, a30);
       a31 = r.fma(v1, a31);
       a32 = r.fma(v2, a32);
@@ -112,28 +112,30 @@ final class VectorKernels implements Kernels {
     int o1 = outOff + outStride;
     int o2 = outOff + 2 * outStride;
     int o3 = outOff + 3 * outStride;
-    out[o0] = finish(a00, w, w0, x, x0, end, n);
-    out[o0 + 1] = finish(a10, w, w1, x, x0, end, n);
-    out[o0 + 2] = finish(a20, w, w2, x, x0, end, n);
-    out[o0 + 3] = finish(a30, w, w3, x, x0, end, n);
-    out[o1] = finish(a01, w, w0, x, x1, end, n);
-    out[o1 + 1] = finish(a11, w, w1, x, x1, end, n);
-    out[o1 + 2] = finish(a21, w, w2, x, x1, end, n);
-    out[o1 + 3] = finish(a31, w, w3, x, x1, end, n);
-    out[o2] = finish(a02, w, w0, x, x2, end, n);
-    out[o2 + 1] = finish(a12, w, w1, x, x2, end, n);
-    out[o2 + 2] = finish(a22, w, w2, x, x2, end, n);
-    out[o2 + 3] = finish(a32, w, w3, x, x2, end, n);
-    out[o3] = finish(a03, w, w0, x, x3, end, n);
-    out[o3 + 1] = finish(a13, w, w1, x, x3, end, n);
-    out[o3 + 2] = finish(a23, w, w2, x, x3, end, n);
-    out[o3 + 3] = finish(a33, w, w3, x, x3, end, n);
+    out[o0] = tail(sumLanes(a00), w, w0, x, x0, end, n);
+    out[o0 + 1] = tail(sumLanes(a10), w, w1, x, x0, end, n);
+    out[o0 + 2] = tail(sumLanes(a20), w, w2, x, x0, end, n);
+    out[o0 + 3] = tail(sumLanes(a30), w, w3, x, x0, end, n);
+    out[o1] = tail(sumLanes(a01), w, w0, x, x1, end, n);
+    out[o1 + 1] = tail(sumLanes(a11), w, w1, x, x1, end, n);
+    out[o1 + 2] = tail(sumLanes(a21), w, w2, x, x1, end, n);
+    out[o1 + 3] = tail(sumLanes(a31), w, w3, x, x1, end, n);
+    out[o2] = tail(sumLanes(a02), w, w0, x, x2, end, n);
+    out[o2 + 1] = tail(sumLanes(a12), w, w1, x, x2, end, n);
+    out[o2 + 2] = tail(sumLanes(a22), w, w2, x, x2, end, n);
+    out[o2 + 3] = tail(sumLanes(a32), w, w3, x, x2, end, n);
+    out[o3] = tail(sumLanes(a03), w, w0, x, x3, end, n);
+    out[o3 + 1] = tail(sumLanes(a13), w, w1, x, x3, end, n);
+    out[o3 + 2] = tail(sumLanes(a23), w, w2, x, x3, end, n);
+    out[o3 + 3] = tail(sumLanes(a33), w, w3, x, x3, end, n);
   }
 
-  /** Sums an accumulator's lanes and adds the scalar tail {@code [end, n)}: the end of every dot. */
-  private static float finish(
-      FloatVector acc, MemorySegment w, long wOff, float[] x, int xOff, int end, int n) {
-    float sum = sumLanes(acc);
+  /**
+   * Adds the scalar tail {@code [end, n)} to a summed accumulator: the end of every dot. Takes a
+   * float, not a vector, so it costs nothing extra when the JIT does not inline it.
+   */
+  private static float tail(
+      float sum, MemorySegment w, long wOff, float[] x, int xOff, int end, int n) {
     for (int i = end; i < n; i++) {
       sum = Math.fma(w.get(F32, wOff + 4L * i), x[xOff + i], sum);
     }
@@ -150,16 +152,16 @@ final class VectorKernels implements Kernels {
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
       long b = 4L * i;
-      FloatVector v = load(x, xOff + i);
-      a0 = load(w, wOff + b).fma(v, a0);
-      a1 = load(w, w1 + b).fma(v, a1);
-      a2 = load(w, w2 + b).fma(v, a2);
-      a3 = load(w, w3 + b).fma(v, a3);
+      FloatVector v = FloatVector.fromArray(S, x, xOff + i);
+      a0 = FloatVector.fromMemorySegment(S, w, wOff + b, LE).fma(v, a0);
+      a1 = FloatVector.fromMemorySegment(S, w, w1 + b, LE).fma(v, a1);
+      a2 = FloatVector.fromMemorySegment(S, w, w2 + b, LE).fma(v, a2);
+      a3 = FloatVector.fromMemorySegment(S, w, w3 + b, LE).fma(v, a3);
     }
-    out[outOff] = finish(a0, w, wOff, x, xOff, end, n);
-    out[outOff + 1] = finish(a1, w, w1, x, xOff, end, n);
-    out[outOff + 2] = finish(a2, w, w2, x, xOff, end, n);
-    out[outOff + 3] = finish(a3, w, w3, x, xOff, end, n);
+    out[outOff] = tail(sumLanes(a0), w, wOff, x, xOff, end, n);
+    out[outOff + 1] = tail(sumLanes(a1), w, w1, x, xOff, end, n);
+    out[outOff + 2] = tail(sumLanes(a2), w, w2, x, xOff, end, n);
+    out[outOff + 3] = tail(sumLanes(a3), w, w3, x, xOff, end, n);
   }
 
   @Override
@@ -172,16 +174,16 @@ final class VectorKernels implements Kernels {
     FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      FloatVector r = load(w, wOff + 4L * i);
-      a0 = r.fma(load(x, xOff + i), a0);
-      a1 = r.fma(load(x, x1 + i), a1);
-      a2 = r.fma(load(x, x2 + i), a2);
-      a3 = r.fma(load(x, x3 + i), a3);
+      FloatVector r = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE);
+      a0 = r.fma(FloatVector.fromArray(S, x, xOff + i), a0);
+      a1 = r.fma(FloatVector.fromArray(S, x, x1 + i), a1);
+      a2 = r.fma(FloatVector.fromArray(S, x, x2 + i), a2);
+      a3 = r.fma(FloatVector.fromArray(S, x, x3 + i), a3);
     }
-    out[outOff] = finish(a0, w, wOff, x, xOff, end, n);
-    out[outOff + outStride] = finish(a1, w, wOff, x, x1, end, n);
-    out[outOff + 2 * outStride] = finish(a2, w, wOff, x, x2, end, n);
-    out[outOff + 3 * outStride] = finish(a3, w, wOff, x, x3, end, n);
+    out[outOff] = tail(sumLanes(a0), w, wOff, x, xOff, end, n);
+    out[outOff + outStride] = tail(sumLanes(a1), w, wOff, x, x1, end, n);
+    out[outOff + 2 * outStride] = tail(sumLanes(a2), w, wOff, x, x2, end, n);
+    out[outOff + 3 * outStride] = tail(sumLanes(a3), w, wOff, x, x3, end, n);
   }
 
   @Override
@@ -189,7 +191,7 @@ final class VectorKernels implements Kernels {
     FloatVector acc = FloatVector.zero(S);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      acc = load(a, aOff + i).fma(load(b, bOff + i), acc);
+      acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
     }
     float sum = sumLanes(acc);
     for (int i = end; i < n; i++) {
@@ -203,7 +205,7 @@ final class VectorKernels implements Kernels {
     FloatVector va = FloatVector.broadcast(S, a);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      load(x, xOff + 4L * i).fma(va, load(y, yOff + i)).intoArray(y, yOff + i);
+      FloatVector.fromMemorySegment(S, x, xOff + 4L * i, LE).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
     }
     for (int i = end; i < n; i++) {
       y[yOff + i] = Math.fma(x.get(F32, xOff + 4L * i), a, y[yOff + i]);
@@ -215,7 +217,7 @@ final class VectorKernels implements Kernels {
     FloatVector va = FloatVector.broadcast(S, a);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      load(x, xOff + i).fma(va, load(y, yOff + i)).intoArray(y, yOff + i);
+      FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
     }
     for (int i = end; i < n; i++) {
       y[yOff + i] = Math.fma(x[xOff + i], a, y[yOff + i]);

@@ -10,6 +10,7 @@ import dev.duet.engine.model.LlamaConfig;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.tensor.ComputePool;
 import dev.duet.engine.tensor.Kernels;
+import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +28,7 @@ final class BenchCommand implements Runnable {
 
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
   }
 
   /** {@code duet bench engine}. */
@@ -41,6 +42,8 @@ final class BenchCommand implements Runnable {
             + " bytes per step)."
       })
   static final class Engine implements Callable<Integer> {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(
         names = "--model",
         defaultValue = "synth:llama-110m",
@@ -89,11 +92,13 @@ final class BenchCommand implements Runnable {
           EngineBenchmark.Result r =
               new EngineBenchmark(engine, pool, s -> System.err.println("  ... " + s))
                   .run(prompts, batches, steps);
+          PrintWriter out = spec.commandLine().getOut();
           if (json) {
-            System.out.println(toJson(r));
+            out.println(toJson(r));
           } else {
-            printTable(r);
+            printTable(r, out);
           }
+          out.flush();
         }
       }
       return 0;
@@ -120,18 +125,18 @@ final class BenchCommand implements Runnable {
       return m.writeValueAsString(root);
     }
 
-    private static void printTable(EngineBenchmark.Result r) {
-      System.out.printf("memory bandwidth (1 GiB copy, bytes copied/s): %.2f GB/s%n", r.bandwidthGbps());
-      System.out.printf("memory read bandwidth (1 GiB stream):        %.2f GB/s%n", r.readGbps());
-      System.out.printf("weights read per decode step:                %.1f MB%n%n", r.weightBytes() / 1e6);
-      System.out.printf("%-10s %14s%n", "prefill", "tokens/s");
+    private static void printTable(EngineBenchmark.Result r, PrintWriter out) {
+      out.printf("memory bandwidth (1 GiB copy, bytes copied/s): %.2f GB/s%n", r.bandwidthGbps());
+      out.printf("memory read bandwidth (1 GiB stream):        %.2f GB/s%n", r.readGbps());
+      out.printf("weights read per decode step:                %.1f MB%n%n", r.weightBytes() / 1e6);
+      out.printf("%-10s %14s%n", "prefill", "tokens/s");
       for (EngineBenchmark.Prefill p : r.prefill()) {
-        System.out.printf("%-10s %14.1f%n", p.promptTokens() + " tok", p.tokensPerS());
+        out.printf("%-10s %14.1f%n", p.promptTokens() + " tok", p.tokensPerS());
       }
-      System.out.printf("%n%-10s %14s %14s %12s%n", "decode", "tokens/s", "bound tok/s", "of bound");
+      out.printf("%n%-10s %14s %14s %12s%n", "decode", "tokens/s", "bound tok/s", "of bound");
       double base = r.decode().isEmpty() ? 0 : r.decode().getFirst().tokensPerS();
       for (EngineBenchmark.Decode d : r.decode()) {
-        System.out.printf(
+        out.printf(
             "%-10s %14.1f %14.1f %11.1f%%   (%.1fx batch %d)%n",
             "batch " + d.batch(),
             d.tokensPerS(),

@@ -9,8 +9,7 @@ import dev.duet.engine.kv.KvDtype;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.tensor.ComputePool;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,6 +24,8 @@ import picocli.CommandLine.Option;
       "Greedy by default (--temperature 0): the same prompt always gives the same tokens."
     })
 final class GenerateCommand implements Callable<Integer> {
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(
       names = "--model",
@@ -81,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
         InferenceEngine engine =
             InferenceEngine.create(llama, EngineOptions.defaults().withKvDtype(kvDtype))) {
       int[] ids = llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
-      PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+      PrintWriter out = spec.commandLine().getOut();
       long start = System.nanoTime();
       long[] firstToken = {0};
       Generation g =
@@ -96,6 +97,7 @@ final class GenerateCommand implements Callable<Integer> {
                 }
                 if (!json) {
                   out.print(e.text());
+                  out.flush();
                 }
               });
       long end = System.nanoTime();
@@ -113,9 +115,11 @@ final class GenerateCommand implements Callable<Integer> {
         node.put("prefill_ms", round(prefillMs));
         node.put("decode_tokens_per_s", round(tokensPerS));
         out.println(mapper.writeValueAsString(node));
+        out.flush();
       } else {
         out.println();
-        System.err.printf(
+        out.flush();
+        spec.commandLine().getErr().printf(
             "[%d prompt tokens, prefill %.1f ms; %d tokens at %.1f tokens/s; stop: %s]%n",
             ids.length, prefillMs, g.generatedCount(), tokensPerS, g.stopReason());
       }

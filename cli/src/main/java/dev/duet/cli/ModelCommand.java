@@ -21,7 +21,7 @@ final class ModelCommand implements Runnable {
 
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
   }
 
   /** {@code duet model synth}: writes a random-weight Llama model. */

@@ -14,7 +14,8 @@ import java.util.Locale;
  * <ul>
  *   <li>a path to a {@code .gguf} file;
  *   <li>{@code synth:PRESET[:SEED[:DTYPE]]}: a synthetic model, written once into the cache
- *       directory ({@code $DUET_CACHE}, else {@code ~/.cache/duet}) and reused.
+ *       directory ({@code -Dduet.cache}, else {@code $DUET_CACHE}, else {@code ~/.cache/duet})
+ *       and reused.
  * </ul>
  */
 final class ModelLocator {
@@ -50,7 +51,7 @@ final class ModelLocator {
   }
 
   static Path cacheDir() {
-    String env = System.getenv("DUET_CACHE");
+    String env = System.getProperty("duet.cache", System.getenv("DUET_CACHE"));
     if (env != null && !env.isBlank()) {
       return Path.of(env);
     }

@@ -1,0 +1,133 @@
+package dev.duet.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The {@code duet} command line, run in-process as {@code main} would run it. */
+class DuetCommandTest {
+
+  @TempDir static Path dir;
+  static Path tiny;
+
+  /** What one run printed and returned. */
+  record Run(int exit, String out, String err) {}
+
+  static Run duet(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    var cl = DuetCommand.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int exit = cl.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @BeforeAll
+  static void writeModel() {
+    System.setProperty("duet.cache", dir.resolve("cache").toString());
+    tiny = dir.resolve("tiny.gguf");
+    Run r = duet("model", "synth", "--preset", "tiny", "--seed", "3", "--out", tiny.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(tiny).isRegularFile();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "generate", "bench", "bench engine", "model", "model synth"})
+  void everyCommandDescribesItsOptions(String command) {
+    String[] args = (command + " --help").trim().split(" ");
+    Run r = duet(args);
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).contains("Usage: duet").contains("--help");
+  }
+
+  @Test
+  void generateJsonReportsIdsTextAndTimings() throws Exception {
+    Run r =
+        duet(
+            "generate", "--model", tiny.toString(), "--prompt", "Once upon a time",
+            "--max-tokens", "12", "--ignore-eos", "--json");
+    assertThat(r.exit()).as(r.err()).isZero();
+    JsonNode json = new ObjectMapper().readTree(r.out());
+    assertThat(json.get("prompt_ids").get(0).asInt()).isEqualTo(1);
+    assertThat(json.get("generated_ids")).hasSize(12);
+    assertThat(json.get("text").isTextual()).isTrue();
+    assertThat(json.get("prefill_ms").asDouble()).isPositive();
+    assertThat(json.get("decode_tokens_per_s").asDouble()).isPositive();
+    // Greedy is the default, so a second run gives the same ids.
+    Run again =
+        duet(
+            "generate", "--model", tiny.toString(), "--prompt", "Once upon a time",
+            "--max-tokens", "12", "--ignore-eos", "--json");
+    assertThat(new ObjectMapper().readTree(again.out()).get("generated_ids"))
+        .isEqualTo(json.get("generated_ids"));
+  }
+
+  @Test
+  void generateStreamsTheReferenceStoryFromTheRealModel() {
+    Path model = Path.of(System.getProperty("duet.shared.dir", "../../shared"), "models", "stories260K.gguf");
+    assumeTrue(Files.isRegularFile(model), "SKIPPED: " + model.toAbsolutePath() + " is absent");
+    Run r =
+        duet("generate", "--model", model.toString(), "--prompt", "Once upon a time", "--max-tokens", "32");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out())
+        .startsWith(", there was a little girl named Lily. She loved to play outside in the park.");
+  }
+
+  @Test
+  void aSyntheticModelSpecIsWrittenOnceIntoTheCache() {
+    Run r = duet("generate", "--model", "synth:tiny:5", "--prompt", "hi", "--max-tokens", "3", "--json");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(dir.resolve("cache/synth/tiny-s5-F32.gguf")).isRegularFile();
+  }
+
+  @Test
+  void aMissingModelFailsWithAMessageThatNamesIt() {
+    Run r = duet("generate", "--model", dir.resolve("nope.gguf").toString(), "--prompt", "x");
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).contains("nope.gguf").contains("does not exist");
+  }
+
+  @Test
+  void aCorruptModelFailsWithAMessageThatNamesTheFile() throws Exception {
+    Path bad = dir.resolve("bad.gguf");
+    Files.write(bad, "GGUF not really".getBytes());
+    Run r = duet("generate", "--model", bad.toString(), "--prompt", "x");
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).contains("bad.gguf");
+  }
+
+  @Test
+  void badSamplingOptionsAreRejectedClearly() {
+    Run r = duet("generate", "--model", tiny.toString(), "--prompt", "x", "--top-p", "1.5");
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).contains("top_p");
+  }
+
+  @Test
+  void benchEngineJsonHasBandwidthPrefillAndDecodeFigures() throws Exception {
+    Run r =
+        duet(
+            "bench", "engine", "--model", tiny.toString(), "--prompts", "16",
+            "--batches", "1,4", "--steps", "2", "--json");
+    assertThat(r.exit()).as(r.err()).isZero();
+    JsonNode json = new ObjectMapper().readTree(r.out());
+    assertThat(json.get("bandwidth_gbps").asDouble()).isPositive();
+    assertThat(json.get("prefill").get(0).get("prompt_tokens").asInt()).isEqualTo(16);
+    assertThat(json.get("prefill").get(0).get("tokens_per_s").asDouble()).isPositive();
+    assertThat(json.get("decode")).hasSize(2);
+    assertThat(json.get("decode").get(1).get("batch").asInt()).isEqualTo(4);
+    assertThat(json.get("decode").get(1).get("ratio_to_bound").asDouble()).isPositive();
+  }
+}

@@ -73,7 +73,7 @@ final class BenchCommand implements Runnable {
         LlamaConfig c = llama.config();
         int maxBatch = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
         int maxPrompt = prompts.stream().mapToInt(Integer::intValue).max().orElse(16);
-        int blocksPerSeq = (Math.max(maxPrompt, 16 + steps + 8) + 15) / 16 + 1;
+        int blocksPerSeq = (Math.max(maxPrompt, 16 + 3 * steps + 8) + 15) / 16 + 1;
         EngineOptions options =
             EngineOptions.defaults()
                 .withKvBlocks(Math.max(maxBatch, 2) * blocksPerSeq)

@@ -171,7 +171,7 @@ final class ForwardPass {
     int hidden = c.hiddenDim();
     pool.parallelFor(
         batch * hidden,
-        4096,
+        512,
         (from, to) -> {
           for (int i = from; i < to; i++) {
             int b = i / hidden;

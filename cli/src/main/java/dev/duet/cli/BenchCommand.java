@@ -50,13 +50,24 @@ final class BenchCommand implements Runnable {
         description = "A .gguf file or synth:PRESET (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--prompts", split = ",", defaultValue = "128,512", description = "Prompt lengths for prefill (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--prompts",
+        split = ",",
+        defaultValue = "128,512",
+        description = "Prompt lengths for prefill (default: ${DEFAULT-VALUE}).")
     List<Integer> prompts;
 
-    @Option(names = "--batches", split = ",", defaultValue = "1,4,16,64", description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--batches",
+        split = ",",
+        defaultValue = "1,4,16,64",
+        description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--steps", defaultValue = "16", description = "Timed decode steps per batch size (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--steps",
+        defaultValue = "16",
+        description = "Timed decode steps per batch size (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--threads", description = "Compute threads (default: all processors).")
@@ -112,7 +123,10 @@ final class BenchCommand implements Runnable {
       root.put("weight_bytes", r.weightBytes());
       ArrayNode prefill = root.putArray("prefill");
       for (EngineBenchmark.Prefill p : r.prefill()) {
-        prefill.addObject().put("prompt_tokens", p.promptTokens()).put("tokens_per_s", round(p.tokensPerS()));
+        prefill
+            .addObject()
+            .put("prompt_tokens", p.promptTokens())
+            .put("tokens_per_s", round(p.tokensPerS()));
       }
       ArrayNode decode = root.putArray("decode");
       for (EngineBenchmark.Decode d : r.decode()) {

@@ -36,19 +36,33 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--prompt", required = true, description = "The prompt text.")
   String prompt;
 
-  @Option(names = "--max-tokens", defaultValue = "128", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max-tokens",
+      defaultValue = "128",
+      description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
   int maxTokens;
 
-  @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--temperature",
+      defaultValue = "0",
+      description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
   float temperature;
 
-  @Option(names = "--top-k", defaultValue = "0", description = "Keep only the K most likely tokens; 0 = off (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--top-k",
+      defaultValue = "0",
+      description = "Keep only the K most likely tokens; 0 = off (default: ${DEFAULT-VALUE}).")
   int topK;
 
-  @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass; 1 = off (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--top-p",
+      defaultValue = "1",
+      description = "Nucleus sampling mass; 1 = off (default: ${DEFAULT-VALUE}).")
   float topP;
 
-  @Option(names = "--seed", description = "Sampling seed (default: random). Same seed, same tokens.")
+  @Option(
+      names = "--seed",
+      description = "Sampling seed (default: random). Same seed, same tokens.")
   Long seed;
 
   @Option(names = "--stop", description = "Stop when this text appears (repeatable).")
@@ -60,16 +74,24 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--no-bos", description = "Do not prepend the BOS token.")
   boolean noBos;
 
-  @Option(names = "--json", description = "Print one JSON object with ids, text and timings instead of streaming text.")
+  @Option(
+      names = "--json",
+      description = "Print one JSON object with ids, text and timings instead of streaming text.")
   boolean json;
 
   @Option(names = "--threads", description = "Compute threads (default: all processors).")
   Integer threads;
 
-  @Option(names = "--chunk", defaultValue = "512", description = "Most prompt tokens per prefill pass (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--chunk",
+      defaultValue = "512",
+      description = "Most prompt tokens per prefill pass (default: ${DEFAULT-VALUE}).")
   int chunk;
 
-  @Option(names = "--kv-dtype", defaultValue = "F32", description = "KV cache storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--kv-dtype",
+      defaultValue = "F32",
+      description = "KV cache storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
   KvDtype kvDtype;
 
   @Override
@@ -77,11 +99,13 @@ final class GenerateCommand implements Callable<Integer> {
     long seedValue = seed != null ? seed : new java.security.SecureRandom().nextLong();
     SamplingParams params =
         new SamplingParams(temperature, topK, topP, seedValue, maxTokens, stop, ignoreEos);
-    try (ComputePool pool = threads == null ? ComputePool.ofAvailableProcessors() : new ComputePool(threads);
+    try (ComputePool pool =
+            threads == null ? ComputePool.ofAvailableProcessors() : new ComputePool(threads);
         LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
         InferenceEngine engine =
             InferenceEngine.create(llama, EngineOptions.defaults().withKvDtype(kvDtype))) {
-      int[] ids = llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
+      int[] ids =
+          llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
       PrintWriter out = spec.commandLine().getOut();
       long start = System.nanoTime();
       long[] firstToken = {0};
@@ -119,9 +143,11 @@ final class GenerateCommand implements Callable<Integer> {
       } else {
         out.println();
         out.flush();
-        spec.commandLine().getErr().printf(
-            "[%d prompt tokens, prefill %.1f ms; %d tokens at %.1f tokens/s; stop: %s]%n",
-            ids.length, prefillMs, g.generatedCount(), tokensPerS, g.stopReason());
+        spec.commandLine()
+            .getErr()
+            .printf(
+                "[%d prompt tokens, prefill %.1f ms; %d tokens at %.1f tokens/s; stop: %s]%n",
+                ids.length, prefillMs, g.generatedCount(), tokensPerS, g.stopReason());
       }
       return 0;
     }

@@ -41,7 +41,10 @@ final class ModelCommand implements Runnable {
         description = "Model shape: tiny, gqa, small, llama-110m (default: ${DEFAULT-VALUE}).")
     String preset;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Weights seed (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--seed",
+        defaultValue = "1",
+        description = "Weights seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(
@@ -61,9 +64,7 @@ final class ModelCommand implements Runnable {
       SyntheticModelWriter.write(shape, seed, dtype, out);
       System.err.printf(
           "wrote %s: %.1f MB in %.1f s%n",
-          out,
-          java.nio.file.Files.size(out) / 1e6,
-          (System.nanoTime() - start) / 1e9);
+          out, java.nio.file.Files.size(out) / 1e6, (System.nanoTime() - start) / 1e9);
       return 0;
     }
   }

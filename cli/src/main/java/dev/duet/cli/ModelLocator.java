@@ -14,8 +14,8 @@ import java.util.Locale;
  * <ul>
  *   <li>a path to a {@code .gguf} file;
  *   <li>{@code synth:PRESET[:SEED[:DTYPE]]}: a synthetic model, written once into the cache
- *       directory ({@code -Dduet.cache}, else {@code $DUET_CACHE}, else {@code ~/.cache/duet})
- *       and reused.
+ *       directory ({@code -Dduet.cache}, else {@code $DUET_CACHE}, else {@code ~/.cache/duet}) and
+ *       reused.
  * </ul>
  */
 final class ModelLocator {
@@ -44,7 +44,8 @@ final class ModelLocator {
     Path file = cacheDir().resolve("synth").resolve(preset + "-s" + seed + "-" + dtype + ".gguf");
     if (!Files.isRegularFile(file)) {
       Files.createDirectories(file.getParent());
-      System.err.printf("duet: writing synthetic model %s (seed %d, %s) to %s%n", preset, seed, dtype, file);
+      System.err.printf(
+          "duet: writing synthetic model %s (seed %d, %s) to %s%n", preset, seed, dtype, file);
       SyntheticModelWriter.write(shape, seed, dtype, file);
     }
     return file;

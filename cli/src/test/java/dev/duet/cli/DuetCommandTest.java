@@ -56,8 +56,15 @@ class DuetCommandTest {
   void generateJsonReportsIdsTextAndTimings() throws Exception {
     Run r =
         duet(
-            "generate", "--model", tiny.toString(), "--prompt", "Once upon a time",
-            "--max-tokens", "12", "--ignore-eos", "--json");
+            "generate",
+            "--model",
+            tiny.toString(),
+            "--prompt",
+            "Once upon a time",
+            "--max-tokens",
+            "12",
+            "--ignore-eos",
+            "--json");
     assertThat(r.exit()).as(r.err()).isZero();
     JsonNode json = new ObjectMapper().readTree(r.out());
     assertThat(json.get("prompt_ids").get(0).asInt()).isEqualTo(1);
@@ -68,18 +75,34 @@ class DuetCommandTest {
     // Greedy is the default, so a second run gives the same ids.
     Run again =
         duet(
-            "generate", "--model", tiny.toString(), "--prompt", "Once upon a time",
-            "--max-tokens", "12", "--ignore-eos", "--json");
+            "generate",
+            "--model",
+            tiny.toString(),
+            "--prompt",
+            "Once upon a time",
+            "--max-tokens",
+            "12",
+            "--ignore-eos",
+            "--json");
     assertThat(new ObjectMapper().readTree(again.out()).get("generated_ids"))
         .isEqualTo(json.get("generated_ids"));
   }
 
   @Test
   void generateStreamsTheReferenceStoryFromTheRealModel() {
-    Path model = Path.of(System.getProperty("duet.shared.dir", "../../shared"), "models", "stories260K.gguf");
+    Path model =
+        Path.of(
+            System.getProperty("duet.shared.dir", "../../shared"), "models", "stories260K.gguf");
     assumeTrue(Files.isRegularFile(model), "SKIPPED: " + model.toAbsolutePath() + " is absent");
     Run r =
-        duet("generate", "--model", model.toString(), "--prompt", "Once upon a time", "--max-tokens", "32");
+        duet(
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompt",
+            "Once upon a time",
+            "--max-tokens",
+            "32");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out())
         .startsWith(", there was a little girl named Lily. She loved to play outside in the park.");
@@ -87,7 +110,9 @@ class DuetCommandTest {
 
   @Test
   void aSyntheticModelSpecIsWrittenOnceIntoTheCache() {
-    Run r = duet("generate", "--model", "synth:tiny:5", "--prompt", "hi", "--max-tokens", "3", "--json");
+    Run r =
+        duet(
+            "generate", "--model", "synth:tiny:5", "--prompt", "hi", "--max-tokens", "3", "--json");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(dir.resolve("cache/synth/tiny-s5-F32.gguf")).isRegularFile();
   }
@@ -119,8 +144,17 @@ class DuetCommandTest {
   void benchEngineJsonHasBandwidthPrefillAndDecodeFigures() throws Exception {
     Run r =
         duet(
-            "bench", "engine", "--model", tiny.toString(), "--prompts", "16",
-            "--batches", "1,4", "--steps", "2", "--json");
+            "bench",
+            "engine",
+            "--model",
+            tiny.toString(),
+            "--prompts",
+            "16",
+            "--batches",
+            "1,4",
+            "--steps",
+            "2",
+            "--json");
     assertThat(r.exit()).as(r.err()).isZero();
     JsonNode json = new ObjectMapper().readTree(r.out());
     assertThat(json.get("bandwidth_gbps").asDouble()).isPositive();

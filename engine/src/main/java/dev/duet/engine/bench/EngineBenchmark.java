@@ -93,7 +93,7 @@ public final class EngineBenchmark {
     SplittableRandom r = new SplittableRandom(seed);
     int[] ids = new int[n];
     for (int i = 0; i < n; i++) {
-      ids[i] = r.nextInt(Math.min(vocab, 3 + 256) , vocab);
+      ids[i] = r.nextInt(Math.min(vocab, 3 + 256), vocab);
     }
     return ids;
   }

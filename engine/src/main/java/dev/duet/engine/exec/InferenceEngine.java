@@ -141,7 +141,11 @@ public final class InferenceEngine implements AutoCloseable {
    * it stops, handing each event to {@code listener}; frees the blocks at the end.
    */
   public Generation generate(
-      String id, int[] prompt, SamplingParams params, int chunk, java.util.function.Consumer<TokenEvent> listener) {
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      int chunk,
+      java.util.function.Consumer<TokenEvent> listener) {
     Generation g = start(id, prompt, params);
     try {
       TokenEvent e = null;

@@ -6,9 +6,10 @@ package dev.duet.engine.gguf;
  * <p>Quantized types store {@link #blockSize()} elements in {@link #blockBytes()} bytes:
  *
  * <ul>
- *   <li>{@code Q8_0}: a little-endian F16 scale {@code d}, then 32 signed bytes {@code q}; value = d*q.
- *   <li>{@code Q4_0}: a little-endian F16 scale {@code d}, then 16 bytes; element j&lt;16 is the low
- *       nibble of byte j, element j&ge;16 the high nibble of byte j-16; value = d*(nibble-8).
+ *   <li>{@code Q8_0}: a little-endian F16 scale {@code d}, then 32 signed bytes {@code q}; value =
+ *       d*q.
+ *   <li>{@code Q4_0}: a little-endian F16 scale {@code d}, then 16 bytes; element j&lt;16 is the
+ *       low nibble of byte j, element j&ge;16 the high nibble of byte j-16; value = d*(nibble-8).
  * </ul>
  */
 public enum GgmlType {
@@ -47,7 +48,10 @@ public enum GgmlType {
     return blockSize > 1;
   }
 
-  /** Bytes needed for {@code elements} elements; {@code elements} must be a multiple of the block size. */
+  /**
+   * Bytes needed for {@code elements} elements; {@code elements} must be a multiple of the block
+   * size.
+   */
   public long bytesFor(long elements) {
     if (elements % blockSize != 0) {
       throw new IllegalArgumentException(

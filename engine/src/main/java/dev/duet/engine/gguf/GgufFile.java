@@ -22,12 +22,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>{@link #open} maps the whole file read-only and parses the header, metadata and tensor table
  * through bounds-checked reads, so a truncated or corrupt file fails with a {@link
  * ModelFormatException} that names the file and the problem. Tensor data stays in the mapping;
- * {@link #tensorData} returns read-only slices of it. Metadata values are Java objects as
- * described in {@link GgufValueType}; the typed getters convert and range-check them.
+ * {@link #tensorData} returns read-only slices of it. Metadata values are Java objects as described
+ * in {@link GgufValueType}; the typed getters convert and range-check them.
  *
  * <p>Threading: immutable after {@code open}; all methods may be called from any thread. The
- * mapping uses a shared arena: {@link #close()} unmaps it, after which segments returned by
- * {@link #tensorData} must not be used (they throw {@link IllegalStateException}).
+ * mapping uses a shared arena: {@link #close()} unmaps it, after which segments returned by {@link
+ * #tensorData} must not be used (they throw {@link IllegalStateException}).
  */
 public final class GgufFile implements AutoCloseable {
   /** Alignment of the data section and of each tensor when {@code general.alignment} is absent. */
@@ -305,8 +305,15 @@ public final class GgufFile implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "GgufFile[" + path + ", v" + version + ", " + metadata.size() + " keys, "
-        + tensors.size() + " tensors]";
+    return "GgufFile["
+        + path
+        + ", v"
+        + version
+        + ", "
+        + metadata.size()
+        + " keys, "
+        + tensors.size()
+        + " tensors]";
   }
 
   private List<?> array(String key, String expected) {

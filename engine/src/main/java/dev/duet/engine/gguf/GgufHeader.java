@@ -40,10 +40,46 @@ record GgufHeader(
 
   /** GGML type names by id, for error messages about types Duet does not support. */
   private static final String[] GGML_TYPE_NAMES = {
-    "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K",
-    "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
-    "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16", "Q4_0_4_4", "Q4_0_4_8",
-    "Q4_0_8_8", "TQ1_0", "TQ2_0", "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4"
+    "F32",
+    "F16",
+    "Q4_0",
+    "Q4_1",
+    "Q4_2",
+    "Q4_3",
+    "Q5_0",
+    "Q5_1",
+    "Q8_0",
+    "Q8_1",
+    "Q2_K",
+    "Q3_K",
+    "Q4_K",
+    "Q5_K",
+    "Q6_K",
+    "Q8_K",
+    "IQ2_XXS",
+    "IQ2_XS",
+    "IQ3_XXS",
+    "IQ1_S",
+    "IQ4_NL",
+    "IQ3_S",
+    "IQ2_S",
+    "IQ4_XS",
+    "I8",
+    "I16",
+    "I32",
+    "I64",
+    "F64",
+    "IQ1_M",
+    "BF16",
+    "Q4_0_4_4",
+    "Q4_0_4_8",
+    "Q4_0_8_8",
+    "TQ1_0",
+    "TQ2_0",
+    "IQ4_NL_4_4",
+    "IQ4_NL_4_8",
+    "IQ4_NL_8_8",
+    "MXFP4"
   };
 
   static final String SUPPORTED_TYPES = "F32, F16, BF16, Q8_0, Q4_0";
@@ -57,22 +93,29 @@ record GgufHeader(
     int magic = in.i32("magic");
     if (magic != GgufFile.MAGIC) {
       throw new ModelFormatException(
-          path + ": not a GGUF file: magic is "
+          path
+              + ": not a GGUF file: magic is "
               + String.format("0x%08x", Integer.reverseBytes(magic))
               + ", expected 0x47475546 (\"GGUF\")");
     }
     int version = in.i32("version");
     if (version == 1) {
       throw new ModelFormatException(
-          path + ": GGUF version 1 is not supported (Duet reads versions 2 and 3); "
+          path
+              + ": GGUF version 1 is not supported (Duet reads versions 2 and 3); "
               + "re-convert the model with a current llama.cpp");
     }
     if (version != 2 && version != 3) {
-      String hint = Integer.reverseBytes(version) <= 3 && Integer.reverseBytes(version) > 0
-          ? " (looks like a big-endian GGUF file, which Duet does not read)" : "";
+      String hint =
+          Integer.reverseBytes(version) <= 3 && Integer.reverseBytes(version) > 0
+              ? " (looks like a big-endian GGUF file, which Duet does not read)"
+              : "";
       throw new ModelFormatException(
-          path + ": unsupported GGUF version " + Integer.toUnsignedString(version)
-              + "; Duet reads versions 2 and 3" + hint);
+          path
+              + ": unsupported GGUF version "
+              + Integer.toUnsignedString(version)
+              + "; Duet reads versions 2 and 3"
+              + hint);
     }
     long tensorCount = in.count("tensor", MIN_TENSOR_INFO_BYTES);
     long kvCount = in.count("metadata key-value", MIN_KV_BYTES);
@@ -91,8 +134,8 @@ record GgufHeader(
         int elementId = in.i32("element type of array '" + key + "'");
         GgufValueType element = GgufValueType.fromId(elementId);
         if (element == null) {
-          throw in.error("unknown array element type " + elementId + " for metadata key '" + key
-              + "'");
+          throw in.error(
+              "unknown array element type " + elementId + " for metadata key '" + key + "'");
         }
         elementTypes.put(key, element);
         metadata.put(key, arrayBody(in, element, key, 1));
@@ -118,14 +161,26 @@ record GgufHeader(
       long available = size - dataOffset - t.offset();
       if (dataOffset > size || t.offset() > size - dataOffset || t.byteSize() > available) {
         throw new ModelFormatException(
-            path + ": truncated file: tensor " + t.name() + " data [" + (dataOffset + t.offset())
-                + ", " + (dataOffset + t.offset() + t.byteSize()) + ") runs past the end of the "
-                + size + "-byte file");
+            path
+                + ": truncated file: tensor "
+                + t.name()
+                + " data ["
+                + (dataOffset + t.offset())
+                + ", "
+                + (dataOffset + t.offset() + t.byteSize())
+                + ") runs past the end of the "
+                + size
+                + "-byte file");
       }
     }
     return new GgufHeader(
-        version, alignment, dataOffset, Collections.unmodifiableMap(metadata), valueTypes,
-        elementTypes, tensors);
+        version,
+        alignment,
+        dataOffset,
+        Collections.unmodifiableMap(metadata),
+        valueTypes,
+        elementTypes,
+        tensors);
   }
 
   private static GgufValueType valueType(GgufCursor in, String what) {
@@ -184,13 +239,23 @@ record GgufHeader(
       return GgufFile.DEFAULT_ALIGNMENT;
     }
     if (!valueTypes.get(GgufFile.ALIGNMENT_KEY).isInteger()) {
-      throw new ModelFormatException(path + ": metadata key '" + GgufFile.ALIGNMENT_KEY + "' is "
-          + valueTypes.get(GgufFile.ALIGNMENT_KEY) + ", expected UINT32");
+      throw new ModelFormatException(
+          path
+              + ": metadata key '"
+              + GgufFile.ALIGNMENT_KEY
+              + "' is "
+              + valueTypes.get(GgufFile.ALIGNMENT_KEY)
+              + ", expected UINT32");
     }
     long a = ((Number) v).longValue();
     if (a <= 0 || a > (1 << 30) || Long.bitCount(a) != 1) {
-      throw new ModelFormatException(path + ": metadata key '" + GgufFile.ALIGNMENT_KEY + "' is "
-          + a + ", expected a positive power of two");
+      throw new ModelFormatException(
+          path
+              + ": metadata key '"
+              + GgufFile.ALIGNMENT_KEY
+              + "' is "
+              + a
+              + ", expected a positive power of two");
     }
     return (int) a;
   }
@@ -199,29 +264,52 @@ record GgufHeader(
     String name = in.string("name of tensor #" + index);
     int nDims = in.i32("dimension count of tensor " + name);
     if (nDims < 1 || nDims > GgufTensorInfo.MAX_DIMS) {
-      throw in.error("tensor " + name + " has " + Integer.toUnsignedString(nDims)
-          + " dimensions; expected 1.." + GgufTensorInfo.MAX_DIMS);
+      throw in.error(
+          "tensor "
+              + name
+              + " has "
+              + Integer.toUnsignedString(nDims)
+              + " dimensions; expected 1.."
+              + GgufTensorInfo.MAX_DIMS);
     }
     long[] shape = new long[nDims];
     for (int d = 0; d < nDims; d++) {
       shape[d] = in.i64("dimension " + d + " of tensor " + name);
       if (shape[d] <= 0) {
-        throw in.error("tensor " + name + " has dimension " + d + " = "
-            + Long.toUnsignedString(shape[d]) + "; expected a positive size");
+        throw in.error(
+            "tensor "
+                + name
+                + " has dimension "
+                + d
+                + " = "
+                + Long.toUnsignedString(shape[d])
+                + "; expected a positive size");
       }
     }
     int typeId = in.i32("ggml type of tensor " + name);
     GgmlType type = GgmlType.fromId(typeId);
     if (type == null) {
-      String typeName = typeId >= 0 && typeId < GGML_TYPE_NAMES.length
-          ? GGML_TYPE_NAMES[typeId] : "unknown";
-      throw in.error("tensor " + name + " has ggml type " + Integer.toUnsignedString(typeId)
-          + " (" + typeName + "), which Duet does not support; supported: " + SUPPORTED_TYPES);
+      String typeName =
+          typeId >= 0 && typeId < GGML_TYPE_NAMES.length ? GGML_TYPE_NAMES[typeId] : "unknown";
+      throw in.error(
+          "tensor "
+              + name
+              + " has ggml type "
+              + Integer.toUnsignedString(typeId)
+              + " ("
+              + typeName
+              + "), which Duet does not support; supported: "
+              + SUPPORTED_TYPES);
     }
     long offset = in.i64("data offset of tensor " + name);
     if (offset < 0 || offset % alignment != 0) {
-      throw in.error("tensor " + name + " has data offset " + Long.toUnsignedString(offset)
-          + ", not a multiple of the alignment " + alignment);
+      throw in.error(
+          "tensor "
+              + name
+              + " has data offset "
+              + Long.toUnsignedString(offset)
+              + ", not a multiple of the alignment "
+              + alignment);
     }
     try {
       return GgufTensorInfo.of(name, shape, type, offset);

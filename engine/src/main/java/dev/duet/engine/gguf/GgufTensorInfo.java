@@ -36,16 +36,31 @@ public record GgufTensorInfo(String name, long[] shape, GgmlType type, long offs
     }
     if (shape[0] % type.blockSize() != 0) {
       throw new IllegalArgumentException(
-          "tensor " + name + " has row length " + shape[0] + ", not a multiple of the "
-              + type + " block size " + type.blockSize());
+          "tensor "
+              + name
+              + " has row length "
+              + shape[0]
+              + ", not a multiple of the "
+              + type
+              + " block size "
+              + type.blockSize());
     }
     if (offset < 0) {
       throw new IllegalArgumentException("tensor " + name + " has negative offset " + offset);
     }
     if (byteSize != type.bytesFor(elements)) {
       throw new IllegalArgumentException(
-          "tensor " + name + " byteSize " + byteSize + " != " + type.bytesFor(elements)
-              + " for " + elements + " " + type + " elements");
+          "tensor "
+              + name
+              + " byteSize "
+              + byteSize
+              + " != "
+              + type.bytesFor(elements)
+              + " for "
+              + elements
+              + " "
+              + type
+              + " elements");
     }
   }
 
@@ -61,8 +76,14 @@ public record GgufTensorInfo(String name, long[] shape, GgmlType type, long offs
     }
     if (shape.length > 0 && shape[0] % type.blockSize() != 0) {
       throw new IllegalArgumentException(
-          "tensor " + name + " has row length " + shape[0] + ", not a multiple of the "
-              + type + " block size " + type.blockSize());
+          "tensor "
+              + name
+              + " has row length "
+              + shape[0]
+              + ", not a multiple of the "
+              + type
+              + " block size "
+              + type.blockSize());
     }
     if (shape.length == 0) {
       return new GgufTensorInfo(name, shape, type, offset, 0); // rejected by the constructor

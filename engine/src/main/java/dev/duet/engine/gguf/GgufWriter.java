@@ -22,8 +22,8 @@ import java.util.function.Supplier;
 
 /**
  * Builds a GGUF (v3 by default, or v2) file: metadata, then tensors whose values are produced
- * lazily, one tensor at a time, while {@link #write} streams them to disk. A model much larger
- * than the heap can therefore be written as long as its largest tensor fits.
+ * lazily, one tensor at a time, while {@link #write} streams them to disk. A model much larger than
+ * the heap can therefore be written as long as its largest tensor fits.
  *
  * <p>{@link #write} writes to a temporary file in the target's directory and then moves it into
  * place (atomically where the file system allows), so readers never see a half-written file.
@@ -33,8 +33,7 @@ import java.util.function.Supplier;
 public final class GgufWriter {
   private record Entry(GgufValueType type, GgufValueType elementType, Object value) {}
 
-  private record Pending(
-      GgufTensorInfo info, Supplier<float[]> values, byte[] raw) {}
+  private record Pending(GgufTensorInfo info, Supplier<float[]> values, byte[] raw) {}
 
   private int version = 3;
   private int alignment = GgufFile.DEFAULT_ALIGNMENT;
@@ -148,13 +147,12 @@ public final class GgufWriter {
   }
 
   /**
-   * Adds a tensor whose values are produced at write time by {@code values} (called once, when
-   * this tensor's turn comes) and encoded as {@code type}.
+   * Adds a tensor whose values are produced at write time by {@code values} (called once, when this
+   * tensor's turn comes) and encoded as {@code type}.
    *
    * @param shape GGUF order: {@code shape[0]} is the row length
    */
-  public GgufWriter addTensor(
-      String name, GgmlType type, long[] shape, Supplier<float[]> values) {
+  public GgufWriter addTensor(String name, GgmlType type, long[] shape, Supplier<float[]> values) {
     Objects.requireNonNull(values, "values");
     return addPending(new Pending(GgufTensorInfo.of(name, shape, type, 0), values, null));
   }
@@ -244,7 +242,11 @@ public final class GgufWriter {
     float[] values = p.values().get();
     if (values == null || values.length != t.elementCount()) {
       throw new IllegalStateException(
-          "tensor " + t.name() + " needs " + t.elementCount() + " values, supplier gave "
+          "tensor "
+              + t.name()
+              + " needs "
+              + t.elementCount()
+              + " values, supplier gave "
               + (values == null ? "null" : values.length));
     }
     return GgmlCodec.encode(t.type(), values);
@@ -301,15 +303,16 @@ public final class GgufWriter {
   }
 
   private static void checkJavaType(String k, GgufValueType type, Object v) {
-    Class<?> expected = switch (type) {
-      case UINT8, INT8, UINT16, INT16, INT32 -> Integer.class;
-      case UINT32, UINT64, INT64 -> Long.class;
-      case FLOAT32 -> Float.class;
-      case FLOAT64 -> Double.class;
-      case BOOL -> Boolean.class;
-      case STRING -> String.class;
-      case ARRAY -> List.class;
-    };
+    Class<?> expected =
+        switch (type) {
+          case UINT8, INT8, UINT16, INT16, INT32 -> Integer.class;
+          case UINT32, UINT64, INT64 -> Long.class;
+          case FLOAT32 -> Float.class;
+          case FLOAT64 -> Double.class;
+          case BOOL -> Boolean.class;
+          case STRING -> String.class;
+          case ARRAY -> List.class;
+        };
     if (!expected.isInstance(v)) {
       throw new IllegalArgumentException(
           k + ": " + type + " elements must be " + expected.getSimpleName() + ", got " + v);

@@ -13,8 +13,15 @@ public class KvCacheExhaustedException extends RuntimeException {
   public KvCacheExhaustedException(
       int neededBlocks, int freeBlocks, int totalBlocks, int blockSize) {
     super(
-        "KV cache exhausted: need " + neededBlocks + " blocks, " + freeBlocks + " of "
-            + totalBlocks + " free (" + blockSize + " tokens per block)");
+        "KV cache exhausted: need "
+            + neededBlocks
+            + " blocks, "
+            + freeBlocks
+            + " of "
+            + totalBlocks
+            + " free ("
+            + blockSize
+            + " tokens per block)");
     this.neededBlocks = neededBlocks;
     this.freeBlocks = freeBlocks;
     this.totalBlocks = totalBlocks;

@@ -118,8 +118,8 @@ public final class KvCachePool implements AutoCloseable {
   }
 
   /**
-   * Like {@link #allocate(int)}, but first tries the run starting at {@code preferredFirst} (the
-   * id after a sequence's last block, so that a growing sequence stays contiguous); a negative or
+   * Like {@link #allocate(int)}, but first tries the run starting at {@code preferredFirst} (the id
+   * after a sequence's last block, so that a growing sequence stays contiguous); a negative or
    * out-of-range {@code preferredFirst} is ignored.
    */
   int[] allocate(int n, int preferredFirst) {
@@ -136,7 +136,8 @@ public final class KvCachePool implements AutoCloseable {
         return ids;
       }
       int start = -1;
-      if (preferredFirst >= 0 && preferredFirst <= layout.numBlocks() - n
+      if (preferredFirst >= 0
+          && preferredFirst <= layout.numBlocks() - n
           && free.nextClearBit(preferredFirst) >= preferredFirst + n) {
         start = preferredFirst;
       } else {
@@ -227,8 +228,8 @@ public final class KvCachePool implements AutoCloseable {
   // ---- row access ----
 
   /**
-   * Writes {@code len} floats from {@code src[srcOff..]} at {@code byteOffset}, converting them
-   * to the pool's dtype ({@code len * dtype.bytes()} bytes written).
+   * Writes {@code len} floats from {@code src[srcOff..]} at {@code byteOffset}, converting them to
+   * the pool's dtype ({@code len * dtype.bytes()} bytes written).
    */
   public void storeRow(long byteOffset, float[] src, int srcOff, int len) {
     Objects.checkFromIndexSize(srcOff, len, src.length);

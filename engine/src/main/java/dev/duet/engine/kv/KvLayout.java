@@ -4,8 +4,8 @@ import java.util.Objects;
 
 /**
  * Shape of a {@link KvCachePool}: how many layers, heads and blocks it holds and in which element
- * type. The pool's memory is laid out as {@code [layer][block][K|V][slot][kvDim]}, so for one
- * layer the blocks with consecutive ids are adjacent in memory.
+ * type. The pool's memory is laid out as {@code [layer][block][K|V][slot][kvDim]}, so for one layer
+ * the blocks with consecutive ids are adjacent in memory.
  *
  * <p>Immutable and thread-safe.
  *
@@ -37,8 +37,16 @@ public record KvLayout(
       Math.multiplyExact(layer, (long) numLayers);
     } catch (ArithmeticException e) {
       throw new IllegalArgumentException(
-          "KV layout too large: numLayers=" + numLayers + ", numKvHeads=" + numKvHeads
-              + ", headDim=" + headDim + ", blockSize=" + blockSize + ", numBlocks=" + numBlocks,
+          "KV layout too large: numLayers="
+              + numLayers
+              + ", numKvHeads="
+              + numKvHeads
+              + ", headDim="
+              + headDim
+              + ", blockSize="
+              + blockSize
+              + ", numBlocks="
+              + numBlocks,
           e);
     }
   }

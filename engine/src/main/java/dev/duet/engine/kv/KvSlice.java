@@ -26,9 +26,9 @@ public record KvSlice(long offset, long length) {
 
   /**
    * Merges each slice into its predecessor in the list when it starts where the predecessor ends.
-   * Order is kept (nothing is sorted), so the bytes of the result, read in list order, are the
-   * same stream as those of the input: a sender and a receiver whose block ids differ can still
-   * pair their streams.
+   * Order is kept (nothing is sorted), so the bytes of the result, read in list order, are the same
+   * stream as those of the input: a sender and a receiver whose block ids differ can still pair
+   * their streams.
    */
   public static List<KvSlice> coalesce(List<KvSlice> slices) {
     List<KvSlice> out = new ArrayList<>(slices.size());

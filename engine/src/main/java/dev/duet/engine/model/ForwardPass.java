@@ -82,10 +82,18 @@ final class ForwardPass {
     for (int l = 0; l < c.nLayers(); l++) {
       LlamaWeights.Layer layer = w.layers().get(l);
       rmsNorm(x, layer.attnNorm(), xb, n);
-      matmul(xb, dim, n, new Proj(layer.wq(), q, c.qDim(), 0), kvProj(layer.wk(), 0), kvProj(layer.wv(), c.kvDim()));
+      matmul(
+          xb,
+          dim,
+          n,
+          new Proj(layer.wq(), q, c.qDim(), 0),
+          kvProj(layer.wk(), 0),
+          kvProj(layer.wv(), c.kvDim()));
       for (int b = 0; b < n; b++) {
         c.rope().apply(q, b * c.qDim(), c.nHeads(), c.headDim(), cosSin[2 * b], cosSin[2 * b + 1]);
-        c.rope().apply(kv, b * 2 * c.kvDim(), c.nKvHeads(), c.headDim(), cosSin[2 * b], cosSin[2 * b + 1]);
+        c.rope()
+            .apply(
+                kv, b * 2 * c.kvDim(), c.nKvHeads(), c.headDim(), cosSin[2 * b], cosSin[2 * b + 1]);
         BatchRow row = rows.get(b);
         cache.storeRow(row.kv().keyOffset(l, row.pos()), kv, b * 2 * c.kvDim(), c.kvDim());
         cache.storeRow(
@@ -124,7 +132,10 @@ final class ForwardPass {
     return t;
   }
 
-  /** A projection: matrix {@code m} writes into {@code out} rows of width {@code stride} at {@code offset}. */
+  /**
+   * A projection: matrix {@code m} writes into {@code out} rows of width {@code stride} at {@code
+   * offset}.
+   */
   private record Proj(WeightMatrix m, float[] out, int stride, int offset) {}
 
   /** Runs several projections of the same input as one parallel loop over their stacked rows. */
@@ -142,7 +153,9 @@ final class ForwardPass {
             int lo = Math.max(from, base);
             int hi = Math.min(to, base + p.m().rows());
             if (lo < hi) {
-              p.m().multiply(in, inStride, batch, p.out(), p.stride(), p.offset(), lo - base, hi - base);
+              p.m()
+                  .multiply(
+                      in, inStride, batch, p.out(), p.stride(), p.offset(), lo - base, hi - base);
             }
             base += p.m().rows();
           }
@@ -207,7 +220,8 @@ final class ForwardPass {
               scores = new float[Math.max(len, 64)];
             }
             long headOff = 4L * (h / c.groupSize()) * headDim;
-            long headOffStored = (long) cache.layout().dtype().bytes() * (h / c.groupSize()) * headDim;
+            long headOffStored =
+                (long) cache.layout().dtype().bytes() * (h / c.groupSize()) * headDim;
             int qOff = b * qDim + h * headDim;
             float max = Float.NEGATIVE_INFINITY;
             for (int t = 0; t < len; t++) {

@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A loaded Llama-family model: configuration, memory-mapped weights and tokenizer, plus the
- * forward pass over batches of rows.
+ * A loaded Llama-family model: configuration, memory-mapped weights and tokenizer, plus the forward
+ * pass over batches of rows.
  *
  * <p>Threading: {@link #forward} runs one batch at a time (calls are serialized); it spreads each
  * batch over the model's {@link ComputePool}. Everything else is immutable.
@@ -24,8 +24,13 @@ public final class LlamaModel implements AutoCloseable {
   private final Tokenizer tokenizer;
   private final ForwardPass pass;
 
-  private LlamaModel(Path path, GgufFile gguf, LlamaConfig config, LlamaWeights weights,
-      Tokenizer tokenizer, ComputePool pool) {
+  private LlamaModel(
+      Path path,
+      GgufFile gguf,
+      LlamaConfig config,
+      LlamaWeights weights,
+      Tokenizer tokenizer,
+      ComputePool pool) {
     this.path = path;
     this.gguf = gguf;
     this.config = config;
@@ -80,7 +85,11 @@ public final class LlamaModel implements AutoCloseable {
     for (BatchRow r : rows) {
       if (r.token() >= config.vocabSize()) {
         throw new IllegalArgumentException(
-            "token id " + r.token() + " is outside the vocabulary (size " + config.vocabSize() + ")");
+            "token id "
+                + r.token()
+                + " is outside the vocabulary (size "
+                + config.vocabSize()
+                + ")");
       }
       if (r.pos() >= config.contextLength()) {
         throw new IllegalArgumentException(

@@ -24,7 +24,10 @@ public record Rope(int dims, float theta, float linearFactor, float[] freqFactor
     }
     if (freqFactors != null && freqFactors.length != dims / 2) {
       throw new IllegalArgumentException(
-          "rope freq factors must have dims/2 = " + dims / 2 + " entries, got " + freqFactors.length);
+          "rope freq factors must have dims/2 = "
+              + dims / 2
+              + " entries, got "
+              + freqFactors.length);
     }
   }
 

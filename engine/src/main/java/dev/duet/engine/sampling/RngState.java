@@ -1,9 +1,9 @@
 package dev.duet.engine.sampling;
 
 /**
- * The complete state of a {@link SamplerRng}: the four 64-bit words of xoshiro256**. Saving it
- * and {@link SamplerRng#restore restoring} it later (on this or another machine) continues the
- * exact same stream of draws, which is what live migration of a request needs.
+ * The complete state of a {@link SamplerRng}: the four 64-bit words of xoshiro256**. Saving it and
+ * {@link SamplerRng#restore restoring} it later (on this or another machine) continues the exact
+ * same stream of draws, which is what live migration of a request needs.
  *
  * <p>Immutable; safe to share between threads. The all-zero state is rejected because xoshiro256**
  * would emit zero forever from it.

@@ -26,9 +26,9 @@ package dev.duet.engine.sampling;
  * </ol>
  *
  * <p>Only the first {@code vocabSize} logits count. Logits may be {@code -Infinity} (masked) but
- * not NaN or {@code +Infinity}, and not all {@code -Infinity}. Top-k uses a bounded heap
- * (O(V log k)); top-p sorts (a stable radix sort) only the candidates heavy enough to be in any
- * nucleus, falling back to all ids only when rounding requires; plain sampling sorts nothing.
+ * not NaN or {@code +Infinity}, and not all {@code -Infinity}. Top-k uses a bounded heap (O(V log
+ * k)); top-p sorts (a stable radix sort) only the candidates heavy enough to be in any nucleus,
+ * falling back to all ids only when rounding requires; plain sampling sorts nothing.
  *
  * <p>Not thread-safe: one sampler per request, used by one thread at a time. It keeps scratch
  * buffers between calls.

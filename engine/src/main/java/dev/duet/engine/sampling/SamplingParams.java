@@ -36,8 +36,7 @@ public record SamplingParams(
 
   public SamplingParams {
     if (!(temperature >= 0f) || Float.isInfinite(temperature)) {
-      throw new IllegalArgumentException(
-          "temperature must be finite and >= 0, got " + temperature);
+      throw new IllegalArgumentException("temperature must be finite and >= 0, got " + temperature);
     }
     if (topK < 0) {
       throw new IllegalArgumentException("top_k must be 0 (off) or >= 1, got " + topK);

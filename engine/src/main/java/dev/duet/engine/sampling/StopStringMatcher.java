@@ -5,12 +5,12 @@ import java.util.List;
 /**
  * Finds a request's stop strings in its generated text as it streams out, chunk by chunk.
  *
- * <p>Each {@link #offer(String)} returns the text that is safe to send to the client now. Text
- * that could still be the start of a stop string is held back until the next chunk settles it. When
- * a stop string completes, only the text before it is emitted and the result reports {@code
- * stopped}; the stop string itself is never emitted (as in the OpenAI API). If generation ends for
- * another reason, {@link #flush()} returns what was held back. Stop strings may span any number of
- * chunks; with several stop strings the earliest occurrence in the text wins.
+ * <p>Each {@link #offer(String)} returns the text that is safe to send to the client now. Text that
+ * could still be the start of a stop string is held back until the next chunk settles it. When a
+ * stop string completes, only the text before it is emitted and the result reports {@code stopped};
+ * the stop string itself is never emitted (as in the OpenAI API). If generation ends for another
+ * reason, {@link #flush()} returns what was held back. Stop strings may span any number of chunks;
+ * with several stop strings the earliest occurrence in the text wins.
  *
  * <p>The held-back text ({@link #pending()}) is the whole state besides the stop strings, so a
  * matcher can be rebuilt elsewhere with {@link #StopStringMatcher(List, String)}.

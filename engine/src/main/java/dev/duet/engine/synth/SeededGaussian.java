@@ -3,10 +3,10 @@ package dev.duet.engine.synth;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reproducible, roughly normal numbers for synthetic weights: SplitMix64 for the bits, and the
- * sum of four 16-bit uniforms (Irwin-Hall, mean 0, unit variance, range ±3.46) for the shape.
- * Only integer and basic IEEE arithmetic are used, so the same seed gives the same floats on every
- * JVM and CPU, and hence byte-identical model files.
+ * Reproducible, roughly normal numbers for synthetic weights: SplitMix64 for the bits, and the sum
+ * of four 16-bit uniforms (Irwin-Hall, mean 0, unit variance, range ±3.46) for the shape. Only
+ * integer and basic IEEE arithmetic are used, so the same seed gives the same floats on every JVM
+ * and CPU, and hence byte-identical model files.
  *
  * <p>Not thread-safe: one instance per tensor.
  */

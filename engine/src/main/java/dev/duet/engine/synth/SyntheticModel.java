@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The shape of a synthetic Llama-architecture model: sizes and hyperparameters, no weights.
- * {@link SyntheticModelWriter} turns a shape plus a seed into a GGUF file.
+ * The shape of a synthetic Llama-architecture model: sizes and hyperparameters, no weights. {@link
+ * SyntheticModelWriter} turns a shape plus a seed into a GGUF file.
  *
  * <p>Immutable; thread-safe.
  *
@@ -66,7 +66,10 @@ public record SyntheticModel(
     }
     if (vocabSize <= SyntheticVocabulary.FIRST_NORMAL_ID) {
       throw new IllegalArgumentException(
-          "vocabSize " + vocabSize + " must exceed the " + SyntheticVocabulary.FIRST_NORMAL_ID
+          "vocabSize "
+              + vocabSize
+              + " must exceed the "
+              + SyntheticVocabulary.FIRST_NORMAL_ID
               + " special and byte tokens");
     }
     if (!(ropeTheta > 0) || !(rmsEps > 0)) {
@@ -90,7 +93,9 @@ public record SyntheticModel(
     SyntheticModel m = PRESETS.get(name);
     if (m == null) {
       throw new IllegalArgumentException(
-          "unknown synthetic model preset '" + name + "'; presets: "
+          "unknown synthetic model preset '"
+              + name
+              + "'; presets: "
               + String.join(", ", PRESETS.keySet()));
     }
     return m;
@@ -104,8 +109,17 @@ public record SyntheticModel(
   /** This shape with or without tied input/output embeddings. */
   public SyntheticModel withTiedEmbeddings(boolean tied) {
     return new SyntheticModel(
-        name, dim, nLayers, nHeads, nKvHeads, hiddenDim, vocabSize, contextLength, ropeTheta,
-        rmsEps, tied);
+        name,
+        dim,
+        nLayers,
+        nHeads,
+        nKvHeads,
+        hiddenDim,
+        vocabSize,
+        contextLength,
+        ropeTheta,
+        rmsEps,
+        tied);
   }
 
   /** Elements per attention head. */
@@ -120,8 +134,7 @@ public record SyntheticModel(
 
   /** Total number of weights the model holds. */
   public long parameterCount() {
-    long perLayer =
-        2L * dim + 2L * dim * dim + 2L * dim * kvDim() + 3L * dim * hiddenDim;
+    long perLayer = 2L * dim + 2L * dim * dim + 2L * dim * kvDim() + 3L * dim * hiddenDim;
     long embeddings = (long) dim * vocabSize * (tiedEmbeddings ? 1 : 2);
     return nLayers * perLayer + embeddings + dim;
   }

@@ -6,9 +6,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Writes a synthetic Llama model as a GGUF file that llama.cpp-compatible loaders read: the
- * {@code llama.*} hyperparameters, a {@link SyntheticVocabulary} as a SentencePiece ("llama")
- * tokenizer, and seeded random weights under llama.cpp's tensor names.
+ * Writes a synthetic Llama model as a GGUF file that llama.cpp-compatible loaders read: the {@code
+ * llama.*} hyperparameters, a {@link SyntheticVocabulary} as a SentencePiece ("llama") tokenizer,
+ * and seeded random weights under llama.cpp's tensor names.
  *
  * <p>Each tensor's values come from {@link SeededGaussian} keyed by the seed and the tensor name,
  * so a tensor does not depend on the others and the same seed always gives a byte-identical file.
@@ -30,8 +30,13 @@ public final class SyntheticModelWriter {
     for (int rowLength : new int[] {dim, hidden}) {
       if (rowLength % weightType.blockSize() != 0) {
         throw new IllegalArgumentException(
-            shape.name() + ": row length " + rowLength + " is not a multiple of the "
-                + weightType + " block size " + weightType.blockSize());
+            shape.name()
+                + ": row length "
+                + rowLength
+                + " is not a multiple of the "
+                + weightType
+                + " block size "
+                + weightType.blockSize());
       }
     }
     SyntheticVocabulary vocab = SyntheticVocabulary.build(shape.vocabSize());

@@ -33,15 +33,38 @@ public interface Kernels {
    * out[outOff + k*outStride + j]}, bit for bit {@link #dot} of that pair.
    */
   void dot4x4(
-      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int xStride, int n,
-      float[] out, int outOff, int outStride);
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      float[] x,
+      int xOff,
+      int xStride,
+      int n,
+      float[] out,
+      int outOff,
+      int outStride);
 
   /** {@link #dot4x4} with one activation row: {@code out[outOff + j]} for {@code j < 4}. */
-  void dot4x1(MemorySegment w, long wOff, long wStride, float[] x, int xOff, int n, float[] out, int outOff);
+  void dot4x1(
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      float[] x,
+      int xOff,
+      int n,
+      float[] out,
+      int outOff);
 
   /** {@link #dot4x4} with one weight row: {@code out[outOff + k*outStride]} for {@code k < 4}. */
   void dot1x4(
-      MemorySegment w, long wOff, float[] x, int xOff, int xStride, int n, float[] out, int outOff,
+      MemorySegment w,
+      long wOff,
+      float[] x,
+      int xOff,
+      int xStride,
+      int n,
+      float[] out,
+      int outOff,
       int outStride);
 
   /** Returns {@code sum_i a[aOff + i] * b[bOff + i]}, in the same order as {@link #dot}. */

@@ -25,8 +25,16 @@ final class ScalarKernels implements Kernels {
 
   @Override
   public void dot4x4(
-      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int xStride, int n,
-      float[] out, int outOff, int outStride) {
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      float[] x,
+      int xOff,
+      int xStride,
+      int n,
+      float[] out,
+      int outOff,
+      int outStride) {
     for (int k = 0; k < 4; k++) {
       for (int j = 0; j < 4; j++) {
         out[outOff + k * outStride + j] = dot(w, wOff + j * wStride, x, xOff + k * xStride, n);
@@ -36,7 +44,14 @@ final class ScalarKernels implements Kernels {
 
   @Override
   public void dot4x1(
-      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int n, float[] out, int outOff) {
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      float[] x,
+      int xOff,
+      int n,
+      float[] out,
+      int outOff) {
     for (int j = 0; j < 4; j++) {
       out[outOff + j] = dot(w, wOff + j * wStride, x, xOff, n);
     }
@@ -44,7 +59,14 @@ final class ScalarKernels implements Kernels {
 
   @Override
   public void dot1x4(
-      MemorySegment w, long wOff, float[] x, int xOff, int xStride, int n, float[] out, int outOff,
+      MemorySegment w,
+      long wOff,
+      float[] x,
+      int xOff,
+      int xStride,
+      int n,
+      float[] out,
+      int outOff,
       int outStride) {
     for (int k = 0; k < 4; k++) {
       out[outOff + k * outStride] = dot(w, wOff, x, xOff + k * xStride, n);

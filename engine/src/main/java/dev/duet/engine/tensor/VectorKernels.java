@@ -59,15 +59,25 @@ final class VectorKernels implements Kernels {
     FloatVector acc = FloatVector.zero(S);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      acc = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE).fma(FloatVector.fromArray(S, x, xOff + i), acc);
+      acc =
+          FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE)
+              .fma(FloatVector.fromArray(S, x, xOff + i), acc);
     }
     return tail(sumLanes(acc), w, wOff, x, xOff, end, n);
   }
 
   @Override
   public void dot4x4(
-      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int xStride, int n,
-      float[] out, int outOff, int outStride) {
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      float[] x,
+      int xOff,
+      int xStride,
+      int n,
+      float[] out,
+      int outOff,
+      int outStride) {
     long w0 = wOff;
     long w1 = wOff + wStride;
     long w2 = wOff + 2 * wStride;
@@ -144,7 +154,14 @@ final class VectorKernels implements Kernels {
 
   @Override
   public void dot4x1(
-      MemorySegment w, long wOff, long wStride, float[] x, int xOff, int n, float[] out, int outOff) {
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      float[] x,
+      int xOff,
+      int n,
+      float[] out,
+      int outOff) {
     long w1 = wOff + wStride;
     long w2 = wOff + 2 * wStride;
     long w3 = wOff + 3 * wStride;
@@ -166,7 +183,14 @@ final class VectorKernels implements Kernels {
 
   @Override
   public void dot1x4(
-      MemorySegment w, long wOff, float[] x, int xOff, int xStride, int n, float[] out, int outOff,
+      MemorySegment w,
+      long wOff,
+      float[] x,
+      int xOff,
+      int xStride,
+      int n,
+      float[] out,
+      int outOff,
       int outStride) {
     int x1 = xOff + xStride;
     int x2 = xOff + 2 * xStride;
@@ -205,7 +229,9 @@ final class VectorKernels implements Kernels {
     FloatVector va = FloatVector.broadcast(S, a);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      FloatVector.fromMemorySegment(S, x, xOff + 4L * i, LE).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+      FloatVector.fromMemorySegment(S, x, xOff + 4L * i, LE)
+          .fma(va, FloatVector.fromArray(S, y, yOff + i))
+          .intoArray(y, yOff + i);
     }
     for (int i = end; i < n; i++) {
       y[yOff + i] = Math.fma(x.get(F32, xOff + 4L * i), a, y[yOff + i]);
@@ -217,7 +243,9 @@ final class VectorKernels implements Kernels {
     FloatVector va = FloatVector.broadcast(S, a);
     int end = vectorEnd(n);
     for (int i = 0; i < end; i += L) {
-      FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+      FloatVector.fromArray(S, x, xOff + i)
+          .fma(va, FloatVector.fromArray(S, y, yOff + i))
+          .intoArray(y, yOff + i);
     }
     for (int i = end; i < n; i++) {
       y[yOff + i] = Math.fma(x[xOff + i], a, y[yOff + i]);

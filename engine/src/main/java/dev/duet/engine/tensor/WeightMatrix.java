@@ -11,9 +11,9 @@ import java.lang.foreign.ValueLayout;
  * A read-only weight matrix of shape (rows, cols), row-major, in any supported dtype, backed by a
  * memory-mapped file (never copied onto the heap).
  *
- * <p>{@link #multiply} computes {@code out = x · Wᵀ} for a batch of input rows. F32 weights are read
- * in place; other dtypes are decoded one weight row at a time into a scratch row (exactly, so the
- * dot products that follow are the same F32 kernels). Each output element is one {@link
+ * <p>{@link #multiply} computes {@code out = x · Wᵀ} for a batch of input rows. F32 weights are
+ * read in place; other dtypes are decoded one weight row at a time into a scratch row (exactly, so
+ * the dot products that follow are the same F32 kernels). Each output element is one {@link
  * Kernels#dot}, which is what makes the result independent of the batch.
  *
  * <p>Immutable; {@code multiply} may run on several threads at once over disjoint row ranges.
@@ -135,7 +135,17 @@ public final class WeightMatrix {
       }
       int b = 0;
       for (; b + 4 <= batch; b += 4) {
-        k.dot4x4(w, base, stride, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
+        k.dot4x4(
+            w,
+            base,
+            stride,
+            x,
+            b * xStride,
+            xStride,
+            cols,
+            out,
+            b * outStride + outOffset + r,
+            outStride);
       }
       for (; b < batch; b++) {
         k.dot4x1(w, base, stride, x, b * xStride, cols, out, b * outStride + outOffset + r);
@@ -148,7 +158,8 @@ public final class WeightMatrix {
       }
       int b = 0;
       for (; b + 4 <= batch; b += 4) {
-        k.dot1x4(w, base, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
+        k.dot1x4(
+            w, base, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
       }
       for (; b < batch; b++) {
         out[b * outStride + outOffset + r] = k.dot(w, base, x, b * xStride, cols);

@@ -160,8 +160,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
   /**
    * {@inheritDoc}
    *
-   * <p>The space dropped by {@code stripLeadingSpace} is the first byte of the first token that
-   * has any bytes, when that byte is a space.
+   * <p>The space dropped by {@code stripLeadingSpace} is the first byte of the first token that has
+   * any bytes, when that byte is a space.
    */
   @Override
   public String decode(int[] ids, boolean stripLeadingSpace) {

@@ -15,10 +15,9 @@ import java.util.Objects;
  * <p>Byte-fallback tokens can split one character over several tokens; their bytes are held back
  * until the character is complete. Bytes that can never form a character become U+FFFD as soon as
  * that is certain, and whatever is still held back at {@link #flush()} becomes U+FFFD too. With
- * {@code stripLeadingSpace}, the leading space of the first token that has any bytes is dropped,
- * so that the concatenation of every chunk returned by {@link #push} and {@link #flush} equals
- * {@link Tokenizer#decode decode(ids, stripLeadingSpace)} of the same ids. Control tokens produce
- * no text.
+ * {@code stripLeadingSpace}, the leading space of the first token that has any bytes is dropped, so
+ * that the concatenation of every chunk returned by {@link #push} and {@link #flush} equals {@link
+ * Tokenizer#decode decode(ids, stripLeadingSpace)} of the same ids. Control tokens produce no text.
  *
  * <p>Not thread-safe: use one instance per generated sequence.
  */
@@ -43,8 +42,8 @@ public final class StreamingDetokenizer {
   }
 
   /**
-   * Adds one token and returns the text it completes: possibly empty, possibly including
-   * characters begun by earlier tokens.
+   * Adds one token and returns the text it completes: possibly empty, possibly including characters
+   * begun by earlier tokens.
    *
    * @throws IndexOutOfBoundsException when {@code id} is not in the vocabulary
    */
@@ -64,8 +63,8 @@ public final class StreamingDetokenizer {
 
   /**
    * Ends the stream: returns the text still held back, with incomplete or invalid bytes as U+FFFD.
-   * The instance can go on with further {@link #push} calls afterwards (the leading-space rule
-   * does not apply again).
+   * The instance can go on with further {@link #push} calls afterwards (the leading-space rule does
+   * not apply again).
    */
   public String flush() {
     String tail = decode(true);

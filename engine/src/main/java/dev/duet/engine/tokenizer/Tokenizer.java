@@ -1,8 +1,8 @@
 package dev.duet.engine.tokenizer;
 
 /**
- * Turns text into token ids and back. Implemented by the SentencePiece-style tokenizer (GGUF
- * {@code tokenizer.ggml.model = llama}) and, later, the byte-level BPE one.
+ * Turns text into token ids and back. Implemented by the SentencePiece-style tokenizer (GGUF {@code
+ * tokenizer.ggml.model = llama}) and, later, the byte-level BPE one.
  *
  * <p>Implementations are immutable and safe to share between threads.
  */
@@ -24,9 +24,9 @@ public interface Tokenizer {
   }
 
   /**
-   * The bytes one token stands for when it follows other tokens (control tokens give no bytes).
-   * For SentencePiece this maps {@code ▁} to a space and {@code <0xNN>} to the byte NN. A byte
-   * token alone may be part of a UTF-8 character; {@link StreamingDetokenizer} reassembles them.
+   * The bytes one token stands for when it follows other tokens (control tokens give no bytes). For
+   * SentencePiece this maps {@code ▁} to a space and {@code <0xNN>} to the byte NN. A byte token
+   * alone may be part of a UTF-8 character; {@link StreamingDetokenizer} reassembles them.
    *
    * @throws IndexOutOfBoundsException when {@code id} is not in {@code 0..vocabSize()-1}
    */

@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A row's logits are bit-identical whether it is computed alone, in any batch, or after any
- * chunking of its prompt. Checked on logits (not only on argmax ids), so a one-ulp difference fails.
+ * chunking of its prompt. Checked on logits (not only on argmax ids), so a one-ulp difference
+ * fails.
  */
 class BatchInvarianceTest {
 
@@ -44,7 +45,8 @@ class BatchInvarianceTest {
     try (ComputePool pool = new ComputePool(2);
         LlamaModel llama = LlamaModel.load(model, pool);
         InferenceEngine engine =
-            InferenceEngine.create(llama, EngineOptions.defaults().withKvBlocks(256).withKvDtype(kvDtype))) {
+            InferenceEngine.create(
+                llama, EngineOptions.defaults().withKvBlocks(256).withKvDtype(kvDtype))) {
       int vocab = llama.config().vocabSize();
       List<int[]> prompts = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
@@ -75,7 +77,9 @@ class BatchInvarianceTest {
       for (int s = 0; s < STEPS; s++) {
         rows.clear();
         for (int i = 0; i < 8; i++) {
-          assertThat(bits(step.get(i))).as("prompt %d step %d", i, s).isEqualTo(bits(aloneLogits.get(i)[s]));
+          assertThat(bits(step.get(i)))
+              .as("prompt %d step %d", i, s)
+              .isEqualTo(bits(aloneLogits.get(i)[s]));
           int pos = prompts.get(i).length + s;
           kvs.get(i).reserve(pos + 1);
           rows.add(new BatchRow(kvs.get(i), pos, argmax(step.get(i)), true));
@@ -228,5 +232,4 @@ class BatchInvarianceTest {
     }
     return out;
   }
-
 }

@@ -72,7 +72,8 @@ class InferenceEngineTest {
       SamplerState saved = g.samplerState();
       long[] wire = saved.rng().toLongArray();
       // Disturb the live sampler, then restore it from the serialized words.
-      g.restoreSampler(new SamplerState(p.withSeed(5), RngState.fromLongArray(new long[] {1, 2, 3, 4})));
+      g.restoreSampler(
+          new SamplerState(p.withSeed(5), RngState.fromLongArray(new long[] {1, 2, 3, 4})));
       g.restoreSampler(new SamplerState(saved.params(), RngState.fromLongArray(wire)));
       while (!g.finished()) {
         engine.decode(List.of(g));
@@ -101,7 +102,8 @@ class InferenceEngineTest {
       String full = engine.generate("f", prompt("the cat"), greedy, 8, e -> {}).text();
       assertThat(full.length()).isGreaterThan(6);
       String stop = full.substring(3, 5);
-      Generation g = engine.generate("s", prompt("the cat"), greedy.withStop(List.of(stop)), 8, e -> {});
+      Generation g =
+          engine.generate("s", prompt("the cat"), greedy.withStop(List.of(stop)), 8, e -> {});
       assertThat(g.stopReason()).isEqualTo(StopReason.STOP_STRING);
       assertThat(g.text()).isEqualTo(full.substring(0, full.indexOf(stop)));
     }
@@ -121,7 +123,8 @@ class InferenceEngineTest {
             p[j] = r.nextInt(3, model.config().vocabSize());
           }
           Generation g =
-              engine.start("g" + i, p, SamplingParams.greedy(1 + r.nextInt(20)).withIgnoreEos(true));
+              engine.start(
+                  "g" + i, p, SamplingParams.greedy(1 + r.nextInt(20)).withIgnoreEos(true));
           while (engine.prefill(g, 1 + r.nextInt(16)) == null) {
             // chunked
           }

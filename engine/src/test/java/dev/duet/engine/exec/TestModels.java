@@ -15,7 +15,10 @@ final class TestModels {
 
   static synchronized Path synthetic(String preset, GgmlType type) {
     try {
-      Path dir = Path.of(System.getProperty("java.io.tmpdir"), "duet-test-models-" + ProcessHandle.current().pid());
+      Path dir =
+          Path.of(
+              System.getProperty("java.io.tmpdir"),
+              "duet-test-models-" + ProcessHandle.current().pid());
       Files.createDirectories(dir);
       dir.toFile().deleteOnExit();
       Path file = dir.resolve(preset + "-" + type + ".gguf");

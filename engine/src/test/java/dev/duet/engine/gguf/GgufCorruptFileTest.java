@@ -138,7 +138,9 @@ class GgufCorruptFileTest {
   void unsupportedTensorDtypeNamesTheTensorAndTheType() throws Exception {
     assertOpenFails(withInt(tensorTypeAt(), 12))
         .hasMessageContaining(
-            "tensor " + TENSOR + " has ggml type 12 (Q4_K), which Duet does not support; "
+            "tensor "
+                + TENSOR
+                + " has ggml type 12 (Q4_K), which Duet does not support; "
                 + "supported: F32, F16, BF16, Q8_0, Q4_0");
     assertOpenFails(withInt(tensorTypeAt(), 1000)).hasMessageContaining("1000 (unknown)");
   }

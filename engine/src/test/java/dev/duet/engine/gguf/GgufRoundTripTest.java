@@ -61,8 +61,9 @@ class GgufRoundTripTest {
       assertThat(g.alignment()).isEqualTo(32);
       assertThat(g.tensors()).isEmpty();
       assertThat(g.metadata().keySet())
-          .containsExactly("s", "empty", "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64",
-              "f32", "f64", "yes", "no", "sa", "fa", "ia", "u8a", "emptya");
+          .containsExactly(
+              "s", "empty", "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64",
+              "yes", "no", "sa", "fa", "ia", "u8a", "emptya");
       assertThat(g.metadata())
           .containsEntry("u8", 255)
           .containsEntry("i8", -128)
@@ -139,10 +140,14 @@ class GgufRoundTripTest {
     new GgufWriter()
         .version(version)
         .putString("general.architecture", "llama")
-        .addTensor("f32", GgmlType.F32, new long[] {4, 3, 2}, () -> {
-          calls.incrementAndGet();
-          return f32;
-        })
+        .addTensor(
+            "f32",
+            GgmlType.F32,
+            new long[] {4, 3, 2},
+            () -> {
+              calls.incrementAndGet();
+              return f32;
+            })
         .addTensor("f16", GgmlType.F16, new long[] {8}, () -> f16)
         .addTensor("bf16", GgmlType.BF16, new long[] {2, 3}, () -> bf16)
         .addTensor("q8", GgmlType.Q8_0, new long[] {64, 3}, () -> q8)
@@ -152,7 +157,8 @@ class GgufRoundTripTest {
     assertThat(calls).hasValue(1);
 
     try (GgufFile g = GgufFile.open(file)) {
-      assertThat(g.tensors()).extracting(GgufTensorInfo::name)
+      assertThat(g.tensors())
+          .extracting(GgufTensorInfo::name)
           .containsExactly("f32", "f16", "bf16", "q8", "q4", "raw");
       assertThat(g.dataOffset() % 32).isZero();
       for (GgufTensorInfo t : g.tensors()) {

@@ -16,8 +16,7 @@ import org.junit.jupiter.api.Test;
 class KvCachePoolConcurrencyTest {
 
   @Test
-  void threadsAllocatingAndReleasingAtOnceNeverShareABlockAndKeepExactCounts()
-      throws Exception {
+  void threadsAllocatingAndReleasingAtOnceNeverShareABlockAndKeepExactCounts() throws Exception {
     int threads = 4;
     int numBlocks = 48; // small, so the threads contend and often exhaust the pool
     try (KvCachePool pool = new KvCachePool(new KvLayout(1, 1, 4, 4, numBlocks, KvDtype.F16));
@@ -60,8 +59,13 @@ class KvCachePoolConcurrencyTest {
           int[] ids = pool.allocate(1 + random.nextInt(6));
           for (int id : ids) {
             if (!owner.compareAndSet(id, 0, me)) {
-              throw new AssertionError("block " + id + " handed to thread " + me
-                  + " while held by thread " + owner.get(id));
+              throw new AssertionError(
+                  "block "
+                      + id
+                      + " handed to thread "
+                      + me
+                      + " while held by thread "
+                      + owner.get(id));
             }
           }
           held.add(ids);

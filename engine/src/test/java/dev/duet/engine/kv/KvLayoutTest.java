@@ -58,8 +58,7 @@ class KvLayoutTest {
   void aLayoutWhoseSizeOverflowsALongIsRejected() {
     assertThatThrownBy(
             () ->
-                new KvLayout(
-                    Integer.MAX_VALUE, 65536, 65536, 1024, Integer.MAX_VALUE, KvDtype.F32))
+                new KvLayout(Integer.MAX_VALUE, 65536, 65536, 1024, Integer.MAX_VALUE, KvDtype.F32))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("too large");
   }

@@ -47,9 +47,16 @@ class SamplerRngTest {
     // First ten outputs of the reference xoshiro256starstar.c from state {1, 2, 3, 4}, as listed
     // in the rand_xoshiro crate's reference test.
     String[] expected = {
-      "11520", "0", "1509978240", "1215971899390074240", "1216172134540287360",
-      "607988272756665600", "16172922978634559625", "8476171486693032832",
-      "10595114339597558777", "2904607092377533576"
+      "11520",
+      "0",
+      "1509978240",
+      "1215971899390074240",
+      "1216172134540287360",
+      "607988272756665600",
+      "16172922978634559625",
+      "8476171486693032832",
+      "10595114339597558777",
+      "2904607092377533576"
     };
     SamplerRng rng = SamplerRng.restore(new RngState(1, 2, 3, 4));
     for (String e : expected) {

@@ -39,8 +39,7 @@ class SamplingParamsTest {
             .withMaxTokens(9)
             .withStop(List.of("\n\n"))
             .withIgnoreEos(true);
-    assertThat(p)
-        .isEqualTo(new SamplingParams(0.7f, 40, 0.9f, 42, 9, List.of("\n\n"), true));
+    assertThat(p).isEqualTo(new SamplingParams(0.7f, 40, 0.9f, 42, 9, List.of("\n\n"), true));
   }
 
   @Test

@@ -66,8 +66,7 @@ class WeightOrderTest {
       order.sortIdOrdered(ids, sorted, n);
       int[] expected = Arrays.stream(expectedOrder(w)).map(i -> i * 3).toArray();
       assertThat(ids).as("n=%d", n).isEqualTo(expected);
-      assertThat(sorted)
-          .isEqualTo(Arrays.stream(expected).mapToDouble(id -> w[id / 3]).toArray());
+      assertThat(sorted).isEqualTo(Arrays.stream(expected).mapToDouble(id -> w[id / 3]).toArray());
     }
   }
 }

@@ -12,8 +12,12 @@ class SyntheticModelTest {
     SyntheticModel tiny = SyntheticModel.preset("tiny");
     assertThat(tiny)
         .extracting(
-            SyntheticModel::dim, SyntheticModel::nLayers, SyntheticModel::nHeads,
-            SyntheticModel::nKvHeads, SyntheticModel::hiddenDim, SyntheticModel::vocabSize,
+            SyntheticModel::dim,
+            SyntheticModel::nLayers,
+            SyntheticModel::nHeads,
+            SyntheticModel::nKvHeads,
+            SyntheticModel::hiddenDim,
+            SyntheticModel::vocabSize,
             SyntheticModel::contextLength)
         .containsExactly(64, 2, 4, 2, 160, 320, 256);
     assertThat(tiny.headDim()).isEqualTo(16);
@@ -67,13 +71,9 @@ class SyntheticModelTest {
 
   @Test
   void rejectsShapesAForwardPassCouldNotRun() {
-    assertThatThrownBy(() -> shape(64, 2, 5, 5, 160, 320))
-        .hasMessageContaining("heads");
-    assertThatThrownBy(() -> shape(64, 2, 4, 3, 160, 320))
-        .hasMessageContaining("nKvHeads");
-    assertThatThrownBy(() -> shape(64, 2, 4, 2, 160, 100))
-        .hasMessageContaining("vocabSize");
-    assertThatThrownBy(() -> shape(64, 0, 4, 2, 160, 320))
-        .hasMessageContaining("nLayers");
+    assertThatThrownBy(() -> shape(64, 2, 5, 5, 160, 320)).hasMessageContaining("heads");
+    assertThatThrownBy(() -> shape(64, 2, 4, 3, 160, 320)).hasMessageContaining("nKvHeads");
+    assertThatThrownBy(() -> shape(64, 2, 4, 2, 160, 100)).hasMessageContaining("vocabSize");
+    assertThatThrownBy(() -> shape(64, 0, 4, 2, 160, 320)).hasMessageContaining("nLayers");
   }
 }

@@ -51,9 +51,15 @@ class SentencePieceTokenizerRoundTripTest {
     assertThat(ids)
         .containsExactly(
             SPACE,
-            byteId(0xC3), byteId(0xB1),
-            byteId(0xE6), byteId(0xBC), byteId(0xA2),
-            byteId(0xF0), byteId(0x9F), byteId(0x98), byteId(0x80));
+            byteId(0xC3),
+            byteId(0xB1),
+            byteId(0xE6),
+            byteId(0xBC),
+            byteId(0xA2),
+            byteId(0xF0),
+            byteId(0x9F),
+            byteId(0x98),
+            byteId(0x80));
   }
 
   @Test

@@ -40,7 +40,7 @@ public record SyntheticModel(
   static {
     add(new SyntheticModel("tiny", 64, 2, 4, 2, 160, 320, 256, 10000f, 1e-5f, false));
     add(new SyntheticModel("small", 288, 6, 6, 6, 768, 32000, 512, 10000f, 1e-5f, false));
-    add(new SyntheticModel("llama-110m", 768, 12, 12, 12, 2048, 32000, 1024, 10000f, 1e-5f, false));
+    add(new SyntheticModel("llama-110m", 768, 12, 12, 12, 2048, 32000, 1024, 10000f, 1e-5f, true));
     add(new SyntheticModel("gqa", 128, 3, 8, 2, 256, 512, 512, 10000f, 1e-5f, false));
   }
 

@@ -10,7 +10,10 @@ import dev.duet.engine.sampling.RngState;
 import dev.duet.engine.sampling.SamplerState;
 import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.sampling.StopReason;
+import dev.duet.engine.synth.SyntheticModel;
+import dev.duet.engine.synth.SyntheticModelWriter;
 import dev.duet.engine.tensor.ComputePool;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,6 +21,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The generation loop on a synthetic model: sampling, stops, KV accounting. */
 class InferenceEngineTest {
@@ -144,6 +148,25 @@ class InferenceEngineTest {
         assertThat(engine.cache().freeBlocks()).isEqualTo(engine.cache().totalBlocks());
         assertThat(engine.cache().usedBlocks()).isZero();
       }
+    }
+  }
+
+  @Test
+  void aModelWithTiedEmbeddingsUsesTheEmbeddingAsItsOutputHead(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("tied.gguf");
+    SyntheticModelWriter.write(
+        SyntheticModel.preset("tiny").withTiedEmbeddings(true), 9, GgmlType.Q4_0, file);
+    try (LlamaModel tied = LlamaModel.load(file, pool);
+        InferenceEngine engine = InferenceEngine.create(tied, EngineOptions.defaults())) {
+      assertThat(tied.weights().output()).isSameAs(tied.weights().tokenEmbedding());
+      Generation g =
+          engine.generate(
+              "t",
+              new int[] {1, 300, 301},
+              SamplingParams.greedy(6).withIgnoreEos(true),
+              2,
+              e -> {});
+      assertThat(g.generated()).hasSize(6);
     }
   }
 

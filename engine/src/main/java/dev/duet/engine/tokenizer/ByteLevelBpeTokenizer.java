@@ -459,7 +459,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
    * {@inheritDoc}
    *
    * <p>{@code stripLeadingSpace} has no effect: the BPE encoder adds no space, so a leading space
-   * in the decoded text was in the original text.
+   * in the decoded text was in the original text. (Stream these tokens with {@code new
+   * StreamingDetokenizer(tokenizer, false)}: that class strips a leading space itself when asked.)
    */
   @Override
   public String decode(int[] ids, boolean stripLeadingSpace) {

@@ -22,10 +22,10 @@ import java.util.stream.IntStream;
  * model.type = "BPE"}, following llama.cpp's {@code llm_tokenizer_bpe}.
  *
  * <p><b>Pieces.</b> Every byte has a printable stand-in character ({@link #byteToChar}, GPT-2's
- * {@code bytes_to_unicode}: bytes 33..126, 161..172 and 174..255 stand for themselves, the other
- * 68 bytes become U+0100 + n in byte order, so a space is {@code Ġ} and a newline {@code Ċ}). A
- * normal token's piece is the stand-in string of its bytes; {@link #tokenBytes} maps it back.
- * Control tokens (type {@link TokenType#CONTROL}) give no bytes; user-defined tokens ({@link
+ * {@code bytes_to_unicode}: bytes 33..126, 161..172 and 174..255 stand for themselves, the other 68
+ * bytes become U+0100 + n in byte order, so a space is {@code Ġ} and a newline {@code Ċ}). A normal
+ * token's piece is the stand-in string of its bytes; {@link #tokenBytes} maps it back. Control
+ * tokens (type {@link TokenType#CONTROL}) give no bytes; user-defined tokens ({@link
  * TokenType#USER_DEFINED}, Hugging Face added tokens that are not special) give their text
  * verbatim; unknown, unused and undefined tokens give nothing. A normal piece holding a character
  * with no byte behind it gives that character's UTF-8.
@@ -37,16 +37,16 @@ import java.util.stream.IntStream;
  * to stand-in characters and merged: the adjacent pair with the lowest merge rank (the leftmost
  * such pair on ties) is joined, until no adjacent pair has a rank. Each resulting symbol becomes
  * its vocabulary id; a symbol missing from the vocabulary (possible only with an inconsistent
- * merges list) falls back to the ids of its single stand-in characters, and a character missing
- * too becomes the unknown token, or else fails with {@link IllegalArgumentException}. No space is
- * put before the text (BPE models carry their spaces in the pieces). Results per pre-token are
- * cached in a bounded map.
+ * merges list) falls back to the ids of its single stand-in characters, and a character missing too
+ * becomes the unknown token, or else fails with {@link IllegalArgumentException}. No space is put
+ * before the text (BPE models carry their spaces in the pieces). Results per pre-token are cached
+ * in a bounded map.
  *
  * <p><b>Regex dialect.</b> Patterns are written in the PCRE/Oniguruma dialect of llama.cpp and
- * Hugging Face; before compiling them with {@link Pattern}, {@code \s} and {@code \S} are
- * rewritten to {@code \p{IsWhite_Space}} / {@code \P{IsWhite_Space}}, since Java's {@code \s} is
- * ASCII-only. Inline {@code (?i:…)} stays ASCII-case-insensitive, as in those libraries for the
- * contraction alternatives.
+ * Hugging Face; before compiling them with {@link Pattern}, {@code \s} and {@code \S} are rewritten
+ * to {@code \p{IsWhite_Space}} / {@code \P{IsWhite_Space}}, since Java's {@code \s} is ASCII-only.
+ * Inline {@code (?i:…)} stays ASCII-case-insensitive, as in those libraries for the contraction
+ * alternatives.
  *
  * <p>Immutable and safe to share between threads.
  */
@@ -149,8 +149,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     this.types = types.clone();
     int n = pieces.length;
     if (types.length != n) {
-      throw new IllegalArgumentException(
-          n + " pieces but " + types.length + " token types");
+      throw new IllegalArgumentException(n + " pieces but " + types.length + " token types");
     }
     for (int id : new int[] {bosId, eosId, unkId}) {
       if (id < -1 || id >= n) {
@@ -183,8 +182,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     }
     userDefinedSplitter = new SpecialTokenSplitter(this.pieces, idsOfType(TokenType.USER_DEFINED));
     specialSplitter =
-        new SpecialTokenSplitter(
-            this.pieces, idsOfType(TokenType.CONTROL, TokenType.USER_DEFINED));
+        new SpecialTokenSplitter(this.pieces, idsOfType(TokenType.CONTROL, TokenType.USER_DEFINED));
   }
 
   /**
@@ -337,8 +335,8 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
   /**
    * {@inheritDoc}
    *
-   * <p>User-defined tokens are always matched; with {@code parseSpecial}, control tokens are matched
-   * too (longest text first, as llama.cpp does). No space is added before the text.
+   * <p>User-defined tokens are always matched; with {@code parseSpecial}, control tokens are
+   * matched too (longest text first, as llama.cpp does). No space is added before the text.
    *
    * @throws IllegalArgumentException when a byte has no token and there is no unknown token
    */

@@ -10,8 +10,9 @@ public final class Tokenizers {
 
   /**
    * Reads {@code tokenizer.ggml.*}: {@code model} picks the algorithm ({@code llama} =
-   * SentencePiece, {@code gpt2} = byte-level BPE, see {@link ByteLevelBpeTokenizer#fromGguf}); {@code tokens}, {@code scores}, {@code token_type}, the special ids and the
-   * {@code add_bos_token} / {@code add_space_prefix} flags build the {@link Vocabulary}.
+   * SentencePiece, {@code gpt2} = byte-level BPE, see {@link ByteLevelBpeTokenizer#fromGguf});
+   * {@code tokens}, {@code scores}, {@code token_type}, the special ids and the {@code
+   * add_bos_token} / {@code add_space_prefix} flags build the {@link Vocabulary}.
    */
   public static Tokenizer fromGguf(GgufFile gguf) {
     String model = gguf.getString("tokenizer.ggml.model");

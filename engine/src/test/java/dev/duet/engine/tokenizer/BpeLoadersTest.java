@@ -78,7 +78,10 @@ class BpeLoadersTest {
     ObjectNode split = pres.addObject();
     split.put("type", "Split").put("behavior", "Isolated").put("invert", false);
     split.putObject("pattern").put("Regex", ByteLevelBpeTokenizer.LLAMA3_PATTERN);
-    pres.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("use_regex", false);
+    pres.addObject()
+        .put("type", "ByteLevel")
+        .put("add_prefix_space", false)
+        .put("use_regex", false);
     ObjectNode post = root.putObject("post_processor");
     post.put("type", "TemplateProcessing");
     ArrayNode single = post.putArray("single");
@@ -166,7 +169,8 @@ class BpeLoadersTest {
       assertThat(t.preTokenizerPatterns()).containsExactly(ByteLevelBpeTokenizer.GPT2_PATTERN);
       assertThat(t.addBosByDefault()).isFalse();
       assertThat(t.bosId()).isEqualTo(-1);
-      assertThat(t.encode("4512", false, false)).containsExactly(BpeTestVocab.D45, BpeTestVocab.D12);
+      assertThat(t.encode("4512", false, false))
+          .containsExactly(BpeTestVocab.D45, BpeTestVocab.D12);
       assertThat(Files.size(file)).isPositive();
     }
   }

@@ -43,8 +43,7 @@ class ByteLevelBpeTokenizerTest {
     assertThat(ByteLevelBpeTokenizer.byteToChar(0x7F)).isEqualTo('\u0121');
     assertThat(ByteLevelBpeTokenizer.byteToChar(0xAD)).isEqualTo('\u0143');
     assertThat(ByteLevelBpeTokenizer.byteToChar(0xC3)).isEqualTo('Ã');
-    assertThat(
-            IntStream.range(0, 256).map(ByteLevelBpeTokenizer::byteToChar).distinct().count())
+    assertThat(IntStream.range(0, 256).map(ByteLevelBpeTokenizer::byteToChar).distinct().count())
         .isEqualTo(256);
     for (int b = 0; b < 256; b++) {
       assertThat(llama3.tokenBytes(b)).containsExactly((byte) b);
@@ -101,7 +100,8 @@ class ByteLevelBpeTokenizerTest {
     String text = "<|begin_of_text|>hi<sep>";
     assertThat(llama3.encode(text, false, true)).containsExactly(BOS, 'h', 'i', SEP);
     int[] plain = llama3.encode(text, false, false);
-    int[] expected = IntStream.concat(IntStream.of(bytesOf("<|begin_of_text|>hi")), IntStream.of(SEP)).toArray();
+    int[] expected =
+        IntStream.concat(IntStream.of(bytesOf("<|begin_of_text|>hi")), IntStream.of(SEP)).toArray();
     assertThat(plain).containsExactly(expected);
     assertThat(llama3.decode(plain, false)).isEqualTo(text);
     assertThat(llama3.decode(llama3.encode(text, false, true), true)).isEqualTo("hi<sep>");

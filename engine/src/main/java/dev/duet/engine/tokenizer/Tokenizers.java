@@ -10,19 +10,21 @@ public final class Tokenizers {
 
   /**
    * Reads {@code tokenizer.ggml.*}: {@code model} picks the algorithm ({@code llama} =
-   * SentencePiece); {@code tokens}, {@code scores}, {@code token_type}, the special ids and the
-   * {@code add_bos_token} / {@code add_space_prefix} flags build the {@link Vocabulary}.
+   * SentencePiece, {@code gpt2} = byte-level BPE, see {@link ByteLevelBpeTokenizer#fromGguf});
+   * {@code tokens}, {@code scores}, {@code token_type}, the special ids and the {@code
+   * add_bos_token} / {@code add_space_prefix} flags build the {@link Vocabulary}.
    */
   public static Tokenizer fromGguf(GgufFile gguf) {
     String model = gguf.getString("tokenizer.ggml.model");
     return switch (model) {
       case "llama" -> new SentencePieceTokenizer(vocabulary(gguf));
+      case "gpt2" -> ByteLevelBpeTokenizer.fromGguf(gguf);
       default ->
           throw new ModelFormatException(
               gguf.path()
                   + ": tokenizer.ggml.model '"
                   + model
-                  + "' is not supported yet (supported: llama)");
+                  + "' is not supported yet (supported: llama, gpt2)");
     };
   }
 

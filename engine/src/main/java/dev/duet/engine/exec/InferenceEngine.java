@@ -70,7 +70,7 @@ public final class InferenceEngine implements AutoCloseable {
         params,
         new Sampler(params),
         cache.newSequence(),
-        new StreamingDetokenizer(model.tokenizer(), true));
+        new StreamingDetokenizer(model.tokenizer(), model.tokenizer().addsSpacePrefix()));
   }
 
   /**

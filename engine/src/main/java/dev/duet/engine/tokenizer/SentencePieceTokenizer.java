@@ -214,4 +214,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
   public Vocabulary vocabulary() {
     return vocabulary;
   }
+
+  @Override
+  public boolean addsSpacePrefix() {
+    return vocabulary.addSpacePrefix();
+  }
 }

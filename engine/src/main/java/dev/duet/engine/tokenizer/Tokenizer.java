@@ -58,4 +58,13 @@ public interface Tokenizer {
 
   /** The token's piece as stored in the vocabulary, e.g. {@code ▁the} or {@code <0x0A>}. */
   String piece(int id);
+
+  /**
+   * Whether encoding adds a leading space to the text (SentencePiece's space prefix), which a
+   * completion's text should not show: streaming detokenizers strip it from the first token when
+   * this is true. Byte-level BPE adds none, so a leading space there is real text.
+   */
+  default boolean addsSpacePrefix() {
+    return false;
+  }
 }

@@ -7,8 +7,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A fixed set of platform threads that run one data-parallel loop at a time.
  *
- * <p>{@link #parallelFor} splits {@code [0, n)} into contiguous ranges, one per thread, and runs
- * them at once (the calling thread takes the first range). Every output element a kernel writes is
+ * <p>{@link #parallelFor} splits {@code [0, n)} into contiguous ranges, a few per thread, which the
+ * threads (the caller among them) claim one at a time. Every output element a kernel writes is
  * computed entirely inside one range, so how the work is split never changes a result: the split
  * affects speed only, which is one of the pillars of batch invariance.
  *
@@ -35,10 +35,24 @@ public final class ComputePool implements AutoCloseable {
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final Object submitLock = new Object();
 
-  /** One loop handed to the workers; {@code generation} tells a worker it has not run it yet. */
-  private record Job(long generation, RangeBody body, int n, int parts) {}
+  /**
+   * One loop handed to the workers; {@code generation} tells a worker it has not run it yet. The
+   * range is cut into {@code chunks} pieces that threads claim one at a time from {@code next}, so
+   * a thread that falls behind (an interrupt, a busy neighbour) takes fewer pieces.
+   */
+  private record Job(
+      long generation, RangeBody body, int n, int parts, int chunks, AtomicInteger next) {
+    void drain() {
+      for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+        body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
+      }
+    }
+  }
 
-  private volatile Job current = new Job(0, null, 0, 0);
+  /** Chunks per thread in one loop: enough to even out a straggler, few enough to stay cheap. */
+  private static final int CHUNKS_PER_THREAD = 4;
+
+  private volatile Job current = new Job(0, null, 0, 0, 0, new AtomicInteger());
   private volatile boolean closed;
   private final boolean[] sleeping;
 
@@ -81,14 +95,23 @@ public final class ComputePool implements AutoCloseable {
       }
       failure.set(null);
       pending.set(parts - 1);
-      current = new Job(current.generation() + 1, body, n, parts);
+      int chunks = Math.min(n / Math.max(1, grain), parts * CHUNKS_PER_THREAD);
+      Job job =
+          new Job(
+              current.generation() + 1,
+              body,
+              n,
+              parts,
+              Math.max(parts, chunks),
+              new AtomicInteger());
+      current = job;
       for (int i = 1; i < parts; i++) {
         if (readSleeping(i)) {
           LockSupport.unpark(workers[i]);
         }
       }
       try {
-        body.run(0, (int) ((long) n / parts));
+        job.drain();
       } catch (Throwable t) {
         failure.compareAndSet(null, t);
       }
@@ -120,11 +143,9 @@ public final class ComputePool implements AutoCloseable {
         }
       }
       seen = job.generation();
-      int parts = job.parts();
-      if (part < parts) {
-        int n = job.n();
+      if (part < job.parts()) {
         try {
-          job.body().run((int) ((long) n * part / parts), (int) ((long) n * (part + 1) / parts));
+          job.drain();
         } catch (Throwable t) {
           failure.compareAndSet(null, t);
         } finally {

@@ -107,16 +107,12 @@ public final class WeightMatrix {
     return holder[0];
   }
 
-  /** Bytes of weight rows, and of activation rows, that one cache block holds (a share of L2). */
-  private static final long BLOCK_BYTES = 256 * 1024;
-
   /**
    * For each weight row {@code r} in {@code [from, to)} and each batch row {@code b < batch}:
    * {@code out[b*outStride + outOffset + r] = dot(W[r], x[b*xStride .. b*xStride + cols))}.
    *
-   * <p>Blocked for the caches: a block of weight rows and a block of activation rows (each about
-   * {@link #BLOCK_BYTES}) stay in L2 while 4×4 tiles (4 weight rows kept in L1 while 4 activation
-   * rows pass) cover them. Each output is still exactly one {@link Kernels#dot}.
+   * <p>Works in tiles of 4 weight rows (kept in L1 while every batch row passes by) times 4 batch
+   * rows; each output is still exactly one {@link Kernels#dot}.
    */
   public void multiply(
       float[] x,
@@ -127,51 +123,18 @@ public final class WeightMatrix {
       int outOffset,
       int from,
       int to) {
-    boolean direct = type == GgmlType.F32;
-    long f32RowBytes = 4L * cols;
-    int weightBlock = (int) Math.max(4, BLOCK_BYTES / f32RowBytes & ~3L);
-    int batchBlock = (int) Math.max(4, BLOCK_BYTES / f32RowBytes & ~3L);
-    MemorySegment scratch = direct ? null : scratch(weightBlock * f32RowBytes);
-    for (int wb = from; wb < to; wb += weightBlock) {
-      int wEnd = Math.min(to, wb + weightBlock);
-      if (!direct) {
-        decodeRows(wb, wEnd - wb, scratch);
-      }
-      for (int bb = 0; bb < batch; bb += batchBlock) {
-        int bEnd = Math.min(batch, bb + batchBlock);
-        if (direct) {
-          tiles(data, rowBytes, 0, wb, wEnd, x, xStride, bb, bEnd, out, outStride, outOffset);
-        } else {
-          tiles(
-              scratch, f32RowBytes, wb, wb, wEnd, x, xStride, bb, bEnd, out, outStride, outOffset);
-        }
-      }
-    }
-  }
-
-  /**
-   * Covers weight rows {@code [r0, r1)} times batch rows {@code [b0, b1)} with tiles; {@code w}
-   * holds weight row {@code r} at byte {@code (r - wFirst) * stride}.
-   */
-  private void tiles(
-      MemorySegment w,
-      long stride,
-      int wFirst,
-      int r0,
-      int r1,
-      float[] x,
-      int xStride,
-      int b0,
-      int b1,
-      float[] out,
-      int outStride,
-      int outOffset) {
     Kernels k = Kernels.get();
-    int r = r0;
-    for (; r + 4 <= r1; r += 4) {
-      long base = (r - wFirst) * stride;
-      int b = b0;
-      for (; b + 4 <= b1; b += 4) {
+    boolean direct = type == GgmlType.F32;
+    long stride = direct ? rowBytes : 4L * cols;
+    MemorySegment w = direct ? data : scratch(4 * stride);
+    int r = from;
+    for (; r + 4 <= to; r += 4) {
+      long base = direct ? r * rowBytes : 0;
+      if (!direct) {
+        decodeRows(r, 4, w);
+      }
+      int b = 0;
+      for (; b + 4 <= batch; b += 4) {
         k.dot4x4(
             w,
             base,
@@ -184,18 +147,21 @@ public final class WeightMatrix {
             b * outStride + outOffset + r,
             outStride);
       }
-      for (; b < b1; b++) {
+      for (; b < batch; b++) {
         k.dot4x1(w, base, stride, x, b * xStride, cols, out, b * outStride + outOffset + r);
       }
     }
-    for (; r < r1; r++) {
-      long base = (r - wFirst) * stride;
-      int b = b0;
-      for (; b + 4 <= b1; b += 4) {
+    for (; r < to; r++) {
+      long base = direct ? r * rowBytes : 0;
+      if (!direct) {
+        decodeRows(r, 1, w);
+      }
+      int b = 0;
+      for (; b + 4 <= batch; b += 4) {
         k.dot1x4(
             w, base, x, b * xStride, xStride, cols, out, b * outStride + outOffset + r, outStride);
       }
-      for (; b < b1; b++) {
+      for (; b < batch; b++) {
         out[b * outStride + outOffset + r] = k.dot(w, base, x, b * xStride, cols);
       }
     }

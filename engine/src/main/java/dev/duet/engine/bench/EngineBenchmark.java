@@ -44,6 +44,9 @@ public final class EngineBenchmark {
       List<Prefill> prefill,
       List<Decode> decode) {}
 
+  /** The first id after {@code <unk>, <s>, </s>} and the 256 byte tokens. */
+  private static final int FIRST_TEXT_ID = 3 + 256;
+
   /** Timed windows per decode batch size. */
   static final int WINDOWS = 3;
 
@@ -91,9 +94,12 @@ public final class EngineBenchmark {
   private int[] randomPrompt(int n, long seed) {
     int vocab = engine.model().config().vocabSize();
     SplittableRandom r = new SplittableRandom(seed);
+    // Skip the control and byte-fallback ids that SentencePiece vocabularies start with, when the
+    // vocabulary is large enough to have others.
+    int first = vocab > FIRST_TEXT_ID ? FIRST_TEXT_ID : 0;
     int[] ids = new int[n];
     for (int i = 0; i < n; i++) {
-      ids[i] = r.nextInt(Math.min(vocab, 3 + 256), vocab);
+      ids[i] = r.nextInt(first, vocab);
     }
     return ids;
   }
@@ -107,9 +113,7 @@ public final class EngineBenchmark {
     Generation g = engine.start("bench-prefill", randomPrompt(n, seed), params(1));
     try {
       long t0 = System.nanoTime();
-      while (engine.prefill(g, Integer.MAX_VALUE) == null) {
-        // one pass takes the whole prompt
-      }
+      engine.prefillAll(g, Integer.MAX_VALUE);
       return n / ((System.nanoTime() - t0) / 1e9);
     } finally {
       engine.release(g);
@@ -128,9 +132,7 @@ public final class EngineBenchmark {
         Generation g =
             engine.start(
                 "bench-" + i, randomPrompt(16, seed * 1000 + i), params(WINDOWS * steps + 4));
-        while (engine.prefill(g, Integer.MAX_VALUE) == null) {
-          // one pass takes the whole prompt
-        }
+        engine.prefillAll(g, Integer.MAX_VALUE);
         gens.add(g);
       }
       engine.decode(gens);

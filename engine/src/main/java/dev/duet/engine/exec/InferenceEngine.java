@@ -95,6 +95,18 @@ public final class InferenceEngine implements AutoCloseable {
     return g.prefillDone() ? sample(g, logits[n - 1]) : null;
   }
 
+  /**
+   * Prefills the rest of {@code g}'s prompt in passes of at most {@code chunk} tokens and returns
+   * the event of its first sampled token.
+   */
+  public TokenEvent prefillAll(Generation g, int chunk) {
+    TokenEvent first = null;
+    while (first == null) {
+      first = prefill(g, chunk);
+    }
+    return first;
+  }
+
   /** One decode step: feeds each generation's last token and samples its next one. */
   public List<TokenEvent> decode(List<Generation> batch) {
     List<BatchRow> rows = new ArrayList<>(batch.size());
@@ -148,11 +160,7 @@ public final class InferenceEngine implements AutoCloseable {
       java.util.function.Consumer<TokenEvent> listener) {
     Generation g = start(id, prompt, params);
     try {
-      TokenEvent e = null;
-      while (e == null) {
-        e = prefill(g, chunk);
-      }
-      listener.accept(e);
+      listener.accept(prefillAll(g, chunk));
       while (!g.finished()) {
         listener.accept(decode(List.of(g)).getFirst());
       }

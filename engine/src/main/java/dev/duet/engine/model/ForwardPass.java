@@ -7,6 +7,7 @@ import dev.duet.engine.tensor.ComputePool;
 import dev.duet.engine.tensor.Kernels;
 import dev.duet.engine.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -242,7 +243,7 @@ final class ForwardPass {
               scores[t] = e;
               sum += e;
             }
-            java.util.Arrays.fill(att, qOff, qOff + headDim, 0f);
+            Arrays.fill(att, qOff, qOff + headDim, 0f);
             for (int t = 0; t < len; t++) {
               float p = scores[t] / sum;
               if (f32) {
@@ -280,7 +281,7 @@ final class ForwardPass {
     float[] out = new float[n * vocab];
     matmul(normed, dim, n, new Proj(w.output(), out, vocab, 0));
     for (int i = 0; i < n; i++) {
-      result[index[i]] = java.util.Arrays.copyOfRange(out, i * vocab, (i + 1) * vocab);
+      result[index[i]] = Arrays.copyOfRange(out, i * vocab, (i + 1) * vocab);
     }
     return result;
   }

@@ -95,16 +95,23 @@ public final class WeightMatrix {
     GgmlCodec.decode(type, data, r * rowBytes, dst, off, cols);
   }
 
-  /** Off-heap scratch for decoded rows of non-F32 matrices, one per compute thread. */
-  private static final ThreadLocal<MemorySegment[]> SCRATCH =
-      ThreadLocal.withInitial(() -> new MemorySegment[1]);
+  /**
+   * Per-thread scratch for non-F32 matrices: {@code row} receives one decoded row, {@code rows}
+   * (off-heap, so the kernels only ever see native segments) holds a tile of them.
+   */
+  private record Scratch(float[] row, MemorySegment rows) {}
 
-  private static MemorySegment scratch(long bytes) {
-    MemorySegment[] holder = SCRATCH.get();
-    if (holder[0] == null || holder[0].byteSize() < bytes) {
-      holder[0] = Arena.ofAuto().allocate(bytes, 64);
+  private static final ThreadLocal<Scratch[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new Scratch[1]);
+
+  private static Scratch scratch(int cols, long bytes) {
+    Scratch[] holder = SCRATCH.get();
+    Scratch s = holder[0];
+    if (s == null || s.row().length < cols || s.rows().byteSize() < bytes) {
+      s = new Scratch(new float[cols], Arena.ofAuto().allocate(bytes, 64));
+      holder[0] = s;
     }
-    return holder[0];
+    return s;
   }
 
   /**
@@ -126,12 +133,13 @@ public final class WeightMatrix {
     Kernels k = Kernels.get();
     boolean direct = type == GgmlType.F32;
     long stride = direct ? rowBytes : 4L * cols;
-    MemorySegment w = direct ? data : scratch(4 * stride);
+    Scratch scratch = direct ? null : scratch(cols, 4 * stride);
+    MemorySegment w = direct ? data : scratch.rows();
     int r = from;
     for (; r + 4 <= to; r += 4) {
       long base = direct ? r * rowBytes : 0;
       if (!direct) {
-        decodeRows(r, 4, w);
+        decodeRows(r, 4, scratch);
       }
       int b = 0;
       for (; b + 4 <= batch; b += 4) {
@@ -154,7 +162,7 @@ public final class WeightMatrix {
     for (; r < to; r++) {
       long base = direct ? r * rowBytes : 0;
       if (!direct) {
-        decodeRows(r, 1, w);
+        decodeRows(r, 1, scratch);
       }
       int b = 0;
       for (; b + 4 <= batch; b += 4) {
@@ -167,12 +175,13 @@ public final class WeightMatrix {
     }
   }
 
-  /** Decodes {@code n} rows from {@code r} into consecutive F32 rows of {@code dst}. */
-  private void decodeRows(int r, int n, MemorySegment dst) {
-    float[] row = new float[cols];
+  /** Decodes {@code n} rows from {@code r} into consecutive F32 rows of the scratch tile. */
+  private void decodeRows(int r, int n, Scratch scratch) {
+    float[] row = scratch.row();
     for (int i = 0; i < n; i++) {
       row(r + i, row, 0);
-      MemorySegment.copy(row, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * i * cols, cols);
+      MemorySegment.copy(
+          row, 0, scratch.rows(), ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * i * cols, cols);
     }
   }
 }

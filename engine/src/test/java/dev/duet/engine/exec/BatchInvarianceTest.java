@@ -111,9 +111,7 @@ class BatchInvarianceTest {
         SamplingParams params = SamplingParams.greedy(STEPS).withIgnoreEos(true);
         aloneIds.add(engine.generate("a" + i, p, params, 16, e -> {}).generated());
         Generation g = engine.start("b" + i, p, params);
-        while (engine.prefill(g, 5) == null) {
-          // chunks of 5
-        }
+        engine.prefillAll(g, 5);
         gens.add(g);
       }
       while (!gens.getFirst().finished()) {

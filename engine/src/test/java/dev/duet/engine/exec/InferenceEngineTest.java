@@ -67,9 +67,7 @@ class InferenceEngineTest {
       List<Integer> uninterrupted = run(engine, p);
 
       Generation g = engine.start("g", prompt("Once upon a time"), p);
-      while (engine.prefill(g, 64) == null) {
-        // whole prompt
-      }
+      engine.prefillAll(g, 64);
       for (int i = 0; i < 9; i++) {
         engine.decode(List.of(g));
       }

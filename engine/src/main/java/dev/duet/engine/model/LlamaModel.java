@@ -7,6 +7,7 @@ import dev.duet.engine.tokenizer.Tokenizer;
 import dev.duet.engine.tokenizer.Tokenizers;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A loaded Llama-family model: configuration, memory-mapped weights and tokenizer, plus the forward
@@ -67,6 +68,15 @@ public final class LlamaModel implements AutoCloseable {
 
   public Tokenizer tokenizer() {
     return tokenizer;
+  }
+
+  /**
+   * The model's Jinja chat template source, when it ships one (GGUF {@code
+   * tokenizer.chat_template}; for Hugging Face directories, {@code chat_template} in {@code
+   * tokenizer_config.json}).
+   */
+  public Optional<String> chatTemplateSource() {
+    return gguf.findString("tokenizer.chat_template");
   }
 
   /** The model file's metadata (chat template and the like live there). */

@@ -13,10 +13,10 @@ import java.util.List;
 /**
  * The Llama forward pass over a batch of rows (tokens of any sequences at any positions).
  *
- * <p>Per layer: RMSNorm, fused Q/K/V projection, RoPE, K/V stored into the paged cache, attention
- * of each row over its sequence's cached keys {@code 0..pos}, output projection and residual,
- * RMSNorm, fused gate/up projection, SwiGLU, down projection and residual. Then the final norm and
- * the output head for the rows that want logits.
+ * <p>Per layer: RMSNorm, fused Q/K/V projection (plus biases, Qwen2), RoPE, K/V stored into the
+ * paged cache, attention of each row over its sequence's cached keys {@code 0..pos}, output
+ * projection and residual, RMSNorm, fused gate/up projection, SwiGLU, down projection and residual.
+ * Then the final norm and the output head for the rows that want logits.
  *
  * <p><b>Why a row's result does not depend on the batch or the chunking.</b> (1) Every matrix
  * product element is one {@link Kernels#dot} of a weight row with one activation row, whose
@@ -91,6 +91,11 @@ final class ForwardPass {
           kvProj(layer.wk(), 0),
           kvProj(layer.wv(), c.kvDim()));
       for (int b = 0; b < n; b++) {
+        if (layer.bq() != null) {
+          addBias(layer.bq(), q, b * c.qDim());
+          addBias(layer.bk(), kv, b * 2 * c.kvDim());
+          addBias(layer.bv(), kv, b * 2 * c.kvDim() + c.kvDim());
+        }
         c.rope().apply(q, b * c.qDim(), c.nHeads(), c.headDim(), cosSin[2 * b], cosSin[2 * b + 1]);
         c.rope()
             .apply(
@@ -172,6 +177,12 @@ final class ForwardPass {
       for (int i = 0; i < dim; i++) {
         out[off + i] = weight[i] * (scale * in[off + i]);
       }
+    }
+  }
+
+  private static void addBias(float[] bias, float[] out, int off) {
+    for (int i = 0; i < bias.length; i++) {
+      out[off + i] += bias[i];
     }
   }
 

@@ -5,8 +5,11 @@ import dev.duet.engine.gguf.GgufFile;
 import java.util.Set;
 
 /**
- * The shape and hyper-parameters of a Llama-family model (Llama 2/3, TinyLlama, SmolLM, Mistral).
+ * The shape and hyper-parameters of a Llama-family model (Llama 2/3, TinyLlama, SmolLM, Mistral,
+ * Qwen2).
  *
+ * @param architecture the family, as GGUF's {@code general.architecture} names it: {@code llama},
+ *     {@code mistral} or {@code qwen2}
  * @param dim embedding width (hidden size)
  * @param nLayers transformer blocks
  * @param nHeads query heads
@@ -19,6 +22,7 @@ import java.util.Set;
  * @param rope rotary position embedding parameters
  */
 public record LlamaConfig(
+    String architecture,
     int dim,
     int nLayers,
     int nHeads,
@@ -30,10 +34,14 @@ public record LlamaConfig(
     float rmsEps,
     Rope rope) {
 
-  /** Architectures whose GGUF layout is the Llama one. */
-  public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral");
+  /** Architectures whose tensors are the Llama ones (Qwen2 adds Q/K/V biases). */
+  public static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2");
 
   public LlamaConfig {
+    if (!ARCHITECTURES.contains(architecture)) {
+      throw new IllegalArgumentException(
+          "architecture must be one of " + ARCHITECTURES + ", got " + architecture);
+    }
     positive("dim", dim);
     positive("nLayers", nLayers);
     positive("nHeads", nHeads);
@@ -125,11 +133,14 @@ public record LlamaConfig(
         };
     Rope rope =
         new Rope(
+            // llama.cpp runs Qwen2 with "neox" RoPE and converts it without permuting Q/K.
+            arch.equals("qwen2") ? Rope.Style.SPLIT_HALVES : Rope.Style.INTERLEAVED,
             gguf.findInt(arch + ".rope.dimension_count").orElse(headDim),
             gguf.findFloat(arch + ".rope.freq_base").orElse(10000f),
             linearFactor,
             ropeFreqFactors);
     return new LlamaConfig(
+        arch,
         dim,
         gguf.getInt(arch + ".block_count"),
         nHeads,

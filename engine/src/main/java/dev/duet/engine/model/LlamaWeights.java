@@ -4,18 +4,20 @@ import dev.duet.engine.ModelFormatException;
 import dev.duet.engine.gguf.GgmlCodec;
 import dev.duet.engine.gguf.GgmlType;
 import dev.duet.engine.gguf.GgufFile;
-import dev.duet.engine.gguf.GgufTensorInfo;
+import dev.duet.engine.model.TensorNames.Part;
 import dev.duet.engine.tensor.WeightMatrix;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
- * A Llama model's weights, memory-mapped from a GGUF file (names as llama.cpp writes them).
+ * A Llama model's weights, memory-mapped from a GGUF file or a safetensors directory (see {@link
+ * TensorNames} for the two naming schemes).
  *
- * <p>Matrices are (out, in) row-major: GGUF shape {@code [in, out]}. Norm weights are small and
- * decoded to F32 arrays. The output head falls back to the token embedding when the file has no
- * {@code output.weight} (tied embeddings).
+ * <p>Matrices are (out, in) row-major: shape {@code [in, out]} innermost first. Norm weights and
+ * biases are small and decoded to F32 arrays. The output head falls back to the token embedding
+ * when the model has no output tensor (tied embeddings).
  *
  * @param tokenEmbedding (vocab, dim)
  * @param layers one per transformer block
@@ -33,6 +35,9 @@ public record LlamaWeights(
    * @param wk (nKvHeads*headDim, dim)
    * @param wv (nKvHeads*headDim, dim)
    * @param wo (dim, nHeads*headDim)
+   * @param bq (nHeads*headDim) query bias (Qwen2), or null
+   * @param bk (nKvHeads*headDim) key bias, or null
+   * @param bv (nKvHeads*headDim) value bias, or null
    * @param ffnNorm (dim)
    * @param wGate (hidden, dim)
    * @param wUp (hidden, dim)
@@ -44,6 +49,9 @@ public record LlamaWeights(
       WeightMatrix wk,
       WeightMatrix wv,
       WeightMatrix wo,
+      float[] bq,
+      float[] bk,
+      float[] bv,
       float[] ffnNorm,
       WeightMatrix wGate,
       WeightMatrix wUp,
@@ -69,59 +77,80 @@ public record LlamaWeights(
     return bytes;
   }
 
-  /** Reads and shape-checks every tensor the configuration calls for. */
+  /** Whether the attention projections carry biases (Qwen2). */
+  public boolean hasQkvBias() {
+    return !layers.isEmpty() && layers.get(0).bq() != null;
+  }
+
+  /** Reads and shape-checks every tensor of a GGUF model. */
   public static LlamaWeights load(GgufFile gguf, LlamaConfig c) {
-    WeightMatrix embedding = matrix(gguf, "token_embd.weight", c.vocabSize(), c.dim());
+    TensorSource src = TensorSource.of(gguf);
+    return load(src, TensorNames.GGUF, c, src.find(TensorNames.GGUF.output).isEmpty());
+  }
+
+  /**
+   * Reads and shape-checks every tensor the configuration calls for. Biases are loaded for all
+   * three of Q, K and V or for none. With {@code tied} the output head is the token embedding.
+   */
+  static LlamaWeights load(TensorSource src, TensorNames names, LlamaConfig c, boolean tied) {
+    WeightMatrix embedding = matrix(src, names.embedding, c.vocabSize(), c.dim());
+    boolean biased = src.find(names.layer(0, Part.Q_BIAS)).isPresent();
     List<Layer> layers = new ArrayList<>(c.nLayers());
     for (int i = 0; i < c.nLayers(); i++) {
-      String p = "blk." + i + ".";
+      int layer = i;
+      Function<Part, String> n = part -> names.layer(layer, part);
       layers.add(
           new Layer(
-              vector(gguf, p + "attn_norm.weight", c.dim()),
-              matrix(gguf, p + "attn_q.weight", c.qDim(), c.dim()),
-              matrix(gguf, p + "attn_k.weight", c.kvDim(), c.dim()),
-              matrix(gguf, p + "attn_v.weight", c.kvDim(), c.dim()),
-              matrix(gguf, p + "attn_output.weight", c.dim(), c.qDim()),
-              vector(gguf, p + "ffn_norm.weight", c.dim()),
-              matrix(gguf, p + "ffn_gate.weight", c.hiddenDim(), c.dim()),
-              matrix(gguf, p + "ffn_up.weight", c.hiddenDim(), c.dim()),
-              matrix(gguf, p + "ffn_down.weight", c.dim(), c.hiddenDim())));
+              vector(src, n.apply(Part.ATTN_NORM), c.dim()),
+              matrix(src, n.apply(Part.Q), c.qDim(), c.dim()),
+              matrix(src, n.apply(Part.K), c.kvDim(), c.dim()),
+              matrix(src, n.apply(Part.V), c.kvDim(), c.dim()),
+              matrix(src, n.apply(Part.O), c.dim(), c.qDim()),
+              biased ? vector(src, n.apply(Part.Q_BIAS), c.qDim()) : null,
+              biased ? vector(src, n.apply(Part.K_BIAS), c.kvDim()) : null,
+              biased ? vector(src, n.apply(Part.V_BIAS), c.kvDim()) : null,
+              vector(src, n.apply(Part.FFN_NORM), c.dim()),
+              matrix(src, n.apply(Part.GATE), c.hiddenDim(), c.dim()),
+              matrix(src, n.apply(Part.UP), c.hiddenDim(), c.dim()),
+              matrix(src, n.apply(Part.DOWN), c.dim(), c.hiddenDim())));
     }
-    WeightMatrix output =
-        gguf.findTensor("output.weight").isPresent()
-            ? matrix(gguf, "output.weight", c.vocabSize(), c.dim())
-            : embedding;
-    return new LlamaWeights(embedding, layers, vector(gguf, "output_norm.weight", c.dim()), output);
+    WeightMatrix output = tied ? embedding : matrix(src, names.output, c.vocabSize(), c.dim());
+    return new LlamaWeights(embedding, layers, vector(src, names.outputNorm, c.dim()), output);
   }
 
-  /** The Llama 3 {@code rope_freqs.weight} factors, or null when the file has none. */
+  /** The Llama 3 {@code rope_freqs.weight} factors of a GGUF file, or null when it has none. */
   public static float[] ropeFreqFactors(GgufFile gguf) {
-    return gguf.findTensor("rope_freqs.weight").map(t -> decode(gguf, t)).orElse(null);
+    return TensorSource.of(gguf).find("rope_freqs.weight").map(LlamaWeights::decode).orElse(null);
   }
 
-  private static WeightMatrix matrix(GgufFile gguf, String name, int rows, int cols) {
-    GgufTensorInfo t = gguf.tensor(name);
+  private static TensorSource.Tensor require(TensorSource src, String name) {
+    return src.find(name)
+        .orElseThrow(() -> new ModelFormatException(src.location() + ": missing tensor " + name));
+  }
+
+  private static WeightMatrix matrix(TensorSource src, String name, int rows, int cols) {
+    TensorSource.Tensor t = require(src, name);
     if (t.shape().length != 2 || t.shape()[0] != cols || t.shape()[1] != rows) {
       throw new ModelFormatException(
-          gguf.path()
+          src.location()
               + ": tensor "
               + name
               + " has shape "
               + Arrays.toString(t.shape())
-              + ", expected ["
+              + " (innermost first), expected ["
               + cols
               + ", "
               + rows
               + "]");
     }
-    return WeightMatrix.of(name, t.type(), gguf.tensorData(t), rows, cols);
+    return WeightMatrix.of(name, t.type(), t.data(), rows, cols);
   }
 
-  private static float[] vector(GgufFile gguf, String name, int length) {
-    GgufTensorInfo t = gguf.tensor(name);
+  private static float[] vector(TensorSource src, String name, int length) {
+    TensorSource.Tensor t = require(src, name);
     if (t.elementCount() != length) {
       throw new ModelFormatException(
-          gguf.path()
+          src.location()
               + ": tensor "
               + name
               + " has "
@@ -129,15 +158,15 @@ public record LlamaWeights(
               + " elements, expected "
               + length);
     }
-    return decode(gguf, t);
+    return decode(t);
   }
 
-  private static float[] decode(GgufFile gguf, GgufTensorInfo t) {
+  private static float[] decode(TensorSource.Tensor t) {
     if (t.type().quantized() && t.elementCount() % t.type().blockSize() != 0) {
-      throw new ModelFormatException(gguf.path() + ": tensor " + t.name() + " is not whole blocks");
+      throw new ModelFormatException("tensor " + t.name() + " is not whole blocks");
     }
     float[] out = new float[Math.toIntExact(t.elementCount())];
-    GgmlCodec.decode(t.type(), gguf.tensorData(t), 0, out, 0, out.length);
+    GgmlCodec.decode(t.type(), t.data(), 0, out, 0, out.length);
     return out;
   }
 

@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param rmsEps epsilon of RMSNorm
  * @param tiedEmbeddings whether the output projection reuses {@code token_embd.weight} (no {@code
  *     output.weight} tensor is written)
+ * @param qkvBias whether the attention's Q/K/V projections carry biases, as Qwen2's do (the model
+ *     is then written as a {@code qwen2} architecture)
  */
 public record SyntheticModel(
     String name,
@@ -33,15 +35,19 @@ public record SyntheticModel(
     int contextLength,
     float ropeTheta,
     float rmsEps,
-    boolean tiedEmbeddings) {
+    boolean tiedEmbeddings,
+    boolean qkvBias) {
 
   private static final Map<String, SyntheticModel> PRESETS = new LinkedHashMap<>();
 
   static {
-    add(new SyntheticModel("tiny", 64, 2, 4, 2, 160, 320, 256, 10000f, 1e-5f, false));
-    add(new SyntheticModel("small", 288, 6, 6, 6, 768, 32000, 512, 10000f, 1e-5f, false));
-    add(new SyntheticModel("llama-110m", 768, 12, 12, 12, 2048, 32000, 1024, 10000f, 1e-5f, true));
-    add(new SyntheticModel("gqa", 128, 3, 8, 2, 256, 512, 512, 10000f, 1e-5f, false));
+    add(new SyntheticModel("tiny", 64, 2, 4, 2, 160, 320, 256, 10000f, 1e-5f, false, false));
+    add(new SyntheticModel("small", 288, 6, 6, 6, 768, 32000, 512, 10000f, 1e-5f, false, false));
+    add(
+        new SyntheticModel(
+            "llama-110m", 768, 12, 12, 12, 2048, 32000, 1024, 10000f, 1e-5f, true, false));
+    add(new SyntheticModel("gqa", 128, 3, 8, 2, 256, 512, 512, 10000f, 1e-5f, false, false));
+    add(new SyntheticModel("qwen-tiny", 64, 2, 4, 2, 160, 320, 256, 1000000f, 1e-6f, true, true));
   }
 
   private static void add(SyntheticModel m) {
@@ -85,7 +91,7 @@ public record SyntheticModel(
 
   /**
    * A named preset: {@code tiny}, {@code small} (the stories15M shape), {@code llama-110m}, {@code
-   * gqa}.
+   * gqa}, {@code qwen-tiny} (tiny with Qwen2's Q/K/V biases and tied embeddings).
    *
    * @throws IllegalArgumentException for an unknown name, listing the presets
    */
@@ -119,7 +125,13 @@ public record SyntheticModel(
         contextLength,
         ropeTheta,
         rmsEps,
-        tied);
+        tied,
+        qkvBias);
+  }
+
+  /** The GGUF {@code general.architecture} this shape is written as. */
+  public String architecture() {
+    return qkvBias ? "qwen2" : "llama";
   }
 
   /** Elements per attention head. */
@@ -136,6 +148,7 @@ public record SyntheticModel(
   public long parameterCount() {
     long perLayer = 2L * dim + 2L * dim * dim + 2L * dim * kvDim() + 3L * dim * hiddenDim;
     long embeddings = (long) dim * vocabSize * (tiedEmbeddings ? 1 : 2);
-    return nLayers * perLayer + embeddings + dim;
+    long biases = qkvBias ? dim + 2L * kvDim() : 0;
+    return nLayers * (perLayer + biases) + embeddings + dim;
   }
 }

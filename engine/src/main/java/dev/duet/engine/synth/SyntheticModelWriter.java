@@ -40,23 +40,24 @@ public final class SyntheticModelWriter {
       }
     }
     SyntheticVocabulary vocab = SyntheticVocabulary.build(shape.vocabSize());
+    String arch = shape.architecture();
     GgufWriter w = new GgufWriter();
-    w.putString("general.architecture", "llama")
+    w.putString("general.architecture", arch)
         .putString("general.name", shape.name())
         .putU32("general.file_type", fileType(weightType));
     if (weightType.quantized()) {
       w.putU32("general.quantization_version", 2);
     }
-    w.putU32("llama.context_length", shape.contextLength())
-        .putU32("llama.embedding_length", dim)
-        .putU32("llama.block_count", shape.nLayers())
-        .putU32("llama.feed_forward_length", hidden)
-        .putU32("llama.attention.head_count", shape.nHeads())
-        .putU32("llama.attention.head_count_kv", shape.nKvHeads())
-        .putF32("llama.attention.layer_norm_rms_epsilon", shape.rmsEps())
-        .putF32("llama.rope.freq_base", shape.ropeTheta())
-        .putU32("llama.rope.dimension_count", shape.headDim())
-        .putU32("llama.vocab_size", shape.vocabSize())
+    w.putU32(arch + ".context_length", shape.contextLength())
+        .putU32(arch + ".embedding_length", dim)
+        .putU32(arch + ".block_count", shape.nLayers())
+        .putU32(arch + ".feed_forward_length", hidden)
+        .putU32(arch + ".attention.head_count", shape.nHeads())
+        .putU32(arch + ".attention.head_count_kv", shape.nKvHeads())
+        .putF32(arch + ".attention.layer_norm_rms_epsilon", shape.rmsEps())
+        .putF32(arch + ".rope.freq_base", shape.ropeTheta())
+        .putU32(arch + ".rope.dimension_count", shape.headDim())
+        .putU32(arch + ".vocab_size", shape.vocabSize())
         .putString("tokenizer.ggml.model", "llama")
         .putStringArray("tokenizer.ggml.tokens", vocab.tokens())
         .putF32Array("tokenizer.ggml.scores", vocab.scores())
@@ -68,7 +69,7 @@ public final class SyntheticModelWriter {
         .putBool("tokenizer.ggml.add_eos_token", false)
         .putBool("tokenizer.ggml.add_space_prefix", true);
 
-    matrix(w, seed, weightType, "token_embd.weight", dim, shape.vocabSize(), 1f);
+    matrix(w, seed, weightType, "token_embd.weight", dim, shape.vocabSize());
     for (int i = 0; i < shape.nLayers(); i++) {
       String p = "blk." + i + ".";
       norm(w, seed, p + "attn_norm.weight", dim);
@@ -76,6 +77,11 @@ public final class SyntheticModelWriter {
       matrix(w, seed, weightType, p + "attn_k.weight", dim, kvDim);
       matrix(w, seed, weightType, p + "attn_v.weight", dim, kvDim);
       matrix(w, seed, weightType, p + "attn_output.weight", dim, dim);
+      if (shape.qkvBias()) {
+        bias(w, seed, p + "attn_q.bias", dim);
+        bias(w, seed, p + "attn_k.bias", kvDim);
+        bias(w, seed, p + "attn_v.bias", kvDim);
+      }
       norm(w, seed, p + "ffn_norm.weight", dim);
       matrix(w, seed, weightType, p + "ffn_gate.weight", dim, hidden);
       matrix(w, seed, weightType, p + "ffn_up.weight", dim, hidden);
@@ -99,28 +105,36 @@ public final class SyntheticModelWriter {
     };
   }
 
-  /** A [rowLength, rows] matrix with std 1/sqrt(rowLength). */
+  /** A [rowLength, rows] matrix with std 1/sqrt(rowLength) (the embedding: 1). */
   private static void matrix(
       GgufWriter w, long seed, GgmlType type, String name, int rowLength, int rows) {
-    matrix(w, seed, type, name, rowLength, rows, (float) (1 / Math.sqrt(rowLength)));
-  }
-
-  private static void matrix(
-      GgufWriter w, long seed, GgmlType type, String name, int rowLength, int rows, float std) {
-    int n = Math.multiplyExact(rowLength, rows);
     w.addTensor(
-        name,
-        type,
-        new long[] {rowLength, rows},
-        () -> new SeededGaussian(seed, name).fill(n, 0f, std));
+        name, type, new long[] {rowLength, rows}, () -> matrixValues(seed, name, rowLength, rows));
   }
 
   /** An F32 RMSNorm weight vector near 1. */
   private static void norm(GgufWriter w, long seed, String name, int dim) {
-    w.addTensor(
-        name,
-        GgmlType.F32,
-        new long[] {dim},
-        () -> new SeededGaussian(seed, name).fill(dim, 1f, 0.02f));
+    w.addTensor(name, GgmlType.F32, new long[] {dim}, () -> normValues(seed, name, dim));
+  }
+
+  /** An F32 projection bias. */
+  private static void bias(GgufWriter w, long seed, String name, int n) {
+    w.addTensor(name, GgmlType.F32, new long[] {n}, () -> biasValues(seed, name, n));
+  }
+
+  /** The values of the matrix {@code name}: {@code rows} rows of {@code rowLength}. */
+  static float[] matrixValues(long seed, String name, int rowLength, int rows) {
+    float std = name.equals("token_embd.weight") ? 1f : (float) (1 / Math.sqrt(rowLength));
+    return new SeededGaussian(seed, name).fill(Math.multiplyExact(rowLength, rows), 0f, std);
+  }
+
+  /** The values of the norm weight {@code name}. */
+  static float[] normValues(long seed, String name, int dim) {
+    return new SeededGaussian(seed, name).fill(dim, 1f, 0.02f);
+  }
+
+  /** The values of the bias {@code name}: large enough to change what attention attends to. */
+  static float[] biasValues(long seed, String name, int n) {
+    return new SeededGaussian(seed, name).fill(n, 0f, 0.5f);
   }
 }

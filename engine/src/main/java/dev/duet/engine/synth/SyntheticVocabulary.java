@@ -276,7 +276,7 @@ public final class SyntheticVocabulary {
   }
 
   /** The first {@code limit} normal pieces, each an extension of an earlier piece by one char. */
-  private static SequencedSet<String> normalPieces(int limit) {
+  static SequencedSet<String> normalPieces(int limit) {
     SequencedSet<String> out = new LinkedHashSet<>();
     List<String> chars = new java.util.ArrayList<>();
     for (char c = 'a'; c <= 'z'; c++) {

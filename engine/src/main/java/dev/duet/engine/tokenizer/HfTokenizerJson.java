@@ -54,6 +54,12 @@ final class HfTokenizerJson {
               + type
               + "' is not supported (only byte-level \"BPE\" is)");
     }
+    if (model.path("byte_fallback").asBoolean(false)) {
+      throw new IllegalArgumentException(
+          tokenizerJson
+              + ": a SentencePiece-style BPE (byte_fallback, as Llama 2, TinyLlama and Mistral"
+              + " ship) is not supported from tokenizer.json yet; use the model's GGUF file");
+    }
     try {
       return build(root, model, configJson == null ? null : read(configJson));
     } catch (IllegalArgumentException e) {

@@ -2,6 +2,9 @@ package dev.duet.engine.tokenizer;
 
 import dev.duet.engine.ModelFormatException;
 import dev.duet.engine.gguf.GgufFile;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Builds the tokenizer a model file describes. */
 public final class Tokenizers {
@@ -26,6 +29,36 @@ public final class Tokenizers {
                   + model
                   + "' is not supported yet (supported: llama, gpt2)");
     };
+  }
+
+  /** The Hugging Face tokenizer file of a model directory. */
+  public static final String TOKENIZER_JSON = "tokenizer.json";
+
+  /** Its configuration: special tokens, {@code add_bos_token}, the chat template. */
+  public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
+
+  /**
+   * Reads a Hugging Face model directory's {@value #TOKENIZER_JSON} (byte-level BPE) with its
+   * optional {@value #TOKENIZER_CONFIG_JSON}; see {@link ByteLevelBpeTokenizer#fromTokenizerJson}.
+   *
+   * @throws ModelFormatException when the directory has no tokenizer.json or it cannot be used
+   */
+  public static Tokenizer fromHfDirectory(Path dir) {
+    Path json = dir.resolve(TOKENIZER_JSON);
+    if (!Files.isRegularFile(json)) {
+      throw new ModelFormatException(
+          dir
+              + ": no "
+              + TOKENIZER_JSON
+              + " (Duet reads the fast-tokenizer file, not vocab files)");
+    }
+    Path config = dir.resolve(TOKENIZER_CONFIG_JSON);
+    try {
+      return ByteLevelBpeTokenizer.fromTokenizerJson(
+          json, Files.isRegularFile(config) ? config : null);
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      throw new ModelFormatException(e.getMessage(), e);
+    }
   }
 
   private static Vocabulary vocabulary(GgufFile gguf) {

@@ -48,7 +48,13 @@ class SyntheticModelTest {
     assertThat(gqa.nHeads()).isEqualTo(8);
     assertThat(gqa.nKvHeads()).isEqualTo(2);
     assertThat(gqa.kvDim()).isEqualTo(32);
-    assertThat(SyntheticModel.presetNames()).containsExactly("tiny", "small", "llama-110m", "gqa");
+    SyntheticModel qwen = SyntheticModel.preset("qwen-tiny");
+    assertThat(qwen.qkvBias()).isTrue();
+    assertThat(qwen.architecture()).isEqualTo("qwen2");
+    assertThat(qwen.parameterCount())
+        .isEqualTo(tiny.withTiedEmbeddings(true).parameterCount() + 2 * (64 + 2 * 32));
+    assertThat(SyntheticModel.presetNames())
+        .containsExactly("tiny", "small", "llama-110m", "gqa", "qwen-tiny");
   }
 
   @Test
@@ -56,7 +62,7 @@ class SyntheticModelTest {
     assertThatThrownBy(() -> SyntheticModel.preset("huge"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("huge")
-        .hasMessageContaining("tiny, small, llama-110m, gqa");
+        .hasMessageContaining("tiny, small, llama-110m, gqa, qwen-tiny");
   }
 
   @Test
@@ -69,7 +75,7 @@ class SyntheticModelTest {
   private static SyntheticModel shape(
       int dim, int layers, int heads, int kvHeads, int hidden, int vocab) {
     return new SyntheticModel(
-        "x", dim, layers, heads, kvHeads, hidden, vocab, 256, 1e4f, 1e-5f, false);
+        "x", dim, layers, heads, kvHeads, hidden, vocab, 256, 1e4f, 1e-5f, false, false);
   }
 
   @Test

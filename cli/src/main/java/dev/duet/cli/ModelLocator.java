@@ -12,7 +12,7 @@ import java.util.Locale;
  * Turns a {@code --model} argument into a local file.
  *
  * <ul>
- *   <li>a path to a {@code .gguf} file;
+ *   <li>a path to a {@code .gguf} file or a Hugging Face model directory;
  *   <li>{@code synth:PRESET[:SEED[:DTYPE]]}: a synthetic model, written once into the cache
  *       directory ({@code -Dduet.cache}, else {@code $DUET_CACHE}, else {@code ~/.cache/duet}) and
  *       reused.
@@ -27,9 +27,11 @@ final class ModelLocator {
       return synthetic(spec.substring("synth:".length()));
     }
     Path path = Path.of(spec);
-    if (!Files.isRegularFile(path)) {
+    if (!Files.exists(path)) {
       throw new IllegalArgumentException(
-          "model file " + path + " does not exist (use a .gguf path or synth:PRESET)");
+          "model "
+              + path
+              + " does not exist (use a .gguf file, a Hugging Face directory or synth:PRESET)");
     }
     return path;
   }

@@ -44,7 +44,8 @@ class DuetCommandTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "generate", "bench", "bench engine", "model", "model synth"})
+  @ValueSource(
+      strings = {"", "generate", "bench", "bench engine", "model", "model synth", "model inspect"})
   void everyCommandDescribesItsOptions(String command) {
     String[] args = (command + " --help").trim().split(" ");
     Run r = duet(args);
@@ -163,5 +164,71 @@ class DuetCommandTest {
     assertThat(json.get("decode")).hasSize(2);
     assertThat(json.get("decode").get(1).get("batch").asInt()).isEqualTo(4);
     assertThat(json.get("decode").get(1).get("ratio_to_bound").asDouble()).isPositive();
+  }
+
+  @Test
+  void aHuggingFaceDirectoryIsWrittenInspectedAndRun() throws Exception {
+    Path hf = dir.resolve("qwen-hf");
+    Run w =
+        duet(
+            "model",
+            "synth",
+            "--preset",
+            "qwen-tiny",
+            "--format",
+            "hf",
+            "--shard-mb",
+            "0.2",
+            "--out",
+            hf.toString());
+    assertThat(w.exit()).as(w.err()).isZero();
+    assertThat(hf.resolve("config.json")).isRegularFile();
+    assertThat(hf.resolve("tokenizer.json")).isRegularFile();
+    assertThat(hf.resolve("model.safetensors.index.json")).isRegularFile();
+
+    Run text = duet("model", "inspect", hf.toString());
+    assertThat(text.exit()).as(text.err()).isZero();
+    assertThat(text.out())
+        .contains("SAFETENSORS")
+        .contains("qwen2: 2 layers, dim 64, 4 heads (2 KV heads, head dim 16)")
+        .contains("split halves")
+        .contains("Q/K/V biases")
+        .contains("byte-level BPE")
+        .contains("<|im_start|>")
+        .contains("F32 512 B, F16 256 B, BF16 256 B");
+
+    Run json = duet("model", "inspect", "--json", hf.toString());
+    assertThat(json.exit()).as(json.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(json.out());
+    assertThat(j.get("architecture").asText()).isEqualTo("qwen2");
+    assertThat(j.get("kv_bytes_per_token").get("F16").asLong()).isEqualTo(2L * 2 * 32 * 2);
+    assertThat(j.get("tokenizer").get("kind").asText()).isEqualTo("byte-level BPE");
+    assertThat(j.get("chat_template").asText()).contains("<|im_start|>");
+
+    Run gen =
+        duet(
+            "generate",
+            "--model",
+            hf.toString(),
+            "--prompt",
+            "the cat",
+            "--max-tokens",
+            "5",
+            "--ignore-eos",
+            "--json");
+    assertThat(gen.exit()).as(gen.err()).isZero();
+    assertThat(new ObjectMapper().readTree(gen.out()).get("generated_ids")).hasSize(5);
+  }
+
+  @Test
+  void inspectingAGgufNamesItsTokenizerAndTheMissingTemplate() {
+    Run r = duet("model", "inspect", tiny.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out())
+        .contains("GGUF")
+        .contains("llama: 2 layers")
+        .contains("interleaved pairs")
+        .contains("SentencePiece, 320 tokens, BOS <s>, EOS </s>")
+        .contains("no template");
   }
 }

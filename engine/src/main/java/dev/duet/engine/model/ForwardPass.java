@@ -216,6 +216,8 @@ final class ForwardPass {
     boolean f32 = cache.layout().dtype() == KvDtype.F32;
     MemorySegment kvSeg = cache.segment();
     float scale = (float) Math.sqrt(headDim);
+    int blockSize = cache.layout().blockSize();
+    long rowBytes = cache.layout().rowBytes();
     pool.parallelFor(
         rows.size() * heads,
         1,
@@ -235,16 +237,17 @@ final class ForwardPass {
             long headOffStored =
                 (long) cache.layout().dtype().bytes() * (h / c.groupSize()) * headDim;
             int qOff = b * qDim + h * headDim;
+            if (f32) {
+              scoreBlocks(kvSeg, seq, layer, headOff, len, qOff, blockSize, rowBytes, scores);
+            } else {
+              for (int t = 0; t < len; t++) {
+                cache.loadRow(seq.keyOffset(layer, t) + headOffStored, rowBuf, 0, headDim);
+                scores[t] = k.dot(rowBuf, 0, q, qOff, headDim);
+              }
+            }
             float max = Float.NEGATIVE_INFINITY;
             for (int t = 0; t < len; t++) {
-              float s;
-              if (f32) {
-                s = k.dot(kvSeg, seq.keyOffset(layer, t) + headOff, q, qOff, headDim);
-              } else {
-                cache.loadRow(seq.keyOffset(layer, t) + headOffStored, rowBuf, 0, headDim);
-                s = k.dot(rowBuf, 0, q, qOff, headDim);
-              }
-              s /= scale;
+              float s = scores[t] / scale;
               scores[t] = s;
               max = Math.max(max, s);
             }
@@ -254,18 +257,61 @@ final class ForwardPass {
               scores[t] = e;
               sum += e;
             }
-            Arrays.fill(att, qOff, qOff + headDim, 0f);
             for (int t = 0; t < len; t++) {
-              float p = scores[t] / sum;
-              if (f32) {
-                k.axpy(p, kvSeg, seq.valueOffset(layer, t) + headOff, att, qOff, headDim);
-              } else {
+              scores[t] = scores[t] / sum;
+            }
+            Arrays.fill(att, qOff, qOff + headDim, 0f);
+            if (f32) {
+              for (int t = 0; t < len; t += blockSize - t % blockSize) {
+                int count = Math.min(len, t - t % blockSize + blockSize) - t;
+                k.axpyRows(
+                    scores,
+                    t,
+                    count,
+                    kvSeg,
+                    seq.valueOffset(layer, t) + headOff,
+                    rowBytes,
+                    att,
+                    qOff,
+                    headDim);
+              }
+            } else {
+              for (int t = 0; t < len; t++) {
                 cache.loadRow(seq.valueOffset(layer, t) + headOffStored, rowBuf, 0, headDim);
-                k.axpy(p, rowBuf, 0, att, qOff, headDim);
+                k.axpy(scores[t], rowBuf, 0, att, qOff, headDim);
               }
             }
           }
         });
+  }
+
+  /**
+   * {@code scores[t] = q . key(t)} for {@code t < len}, one kernel call per cache block (the keys
+   * of a block are rows {@code rowBytes} apart).
+   */
+  private void scoreBlocks(
+      MemorySegment kvSeg,
+      KvSequence seq,
+      int layer,
+      long headOff,
+      int len,
+      int qOff,
+      int blockSize,
+      long rowBytes,
+      float[] scores) {
+    for (int t = 0; t < len; t += blockSize - t % blockSize) {
+      int count = Math.min(len, t - t % blockSize + blockSize) - t;
+      k.dotRows(
+          kvSeg,
+          seq.keyOffset(layer, t) + headOff,
+          rowBytes,
+          count,
+          q,
+          qOff,
+          c.headDim(),
+          scores,
+          t);
+    }
   }
 
   private float[][] logits(List<BatchRow> rows) {

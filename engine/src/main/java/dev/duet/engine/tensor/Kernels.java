@@ -77,6 +77,47 @@ public interface Kernels {
   void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
 
   /** The kernels this process uses. */
+  /**
+   * {@code out[outOff + j] = dot(w, wOff + j * wStride, x, xOff, n)} for {@code j < count}: the dot
+   * products of one vector with {@code count} rows at a stride (a query against the keys of a cache
+   * block). Each result is bit-identical to the single {@link #dot(MemorySegment, long, float[],
+   * int, int)}; one call keeps the loop in one compiled method.
+   */
+  default void dotRows(
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      int count,
+      float[] x,
+      int xOff,
+      int n,
+      float[] out,
+      int outOff) {
+    for (int j = 0; j < count; j++) {
+      out[outOff + j] = dot(w, wOff + j * wStride, x, xOff, n);
+    }
+  }
+
+  /**
+   * {@code axpy(a[aOff + j], x, xOff + j * xStride, y, yOff, n)} for {@code j = 0, 1, ..., count -
+   * 1} in that order (the attention-weighted sum of a cache block's values), with results
+   * bit-identical to those calls.
+   */
+  default void axpyRows(
+      float[] a,
+      int aOff,
+      int count,
+      MemorySegment x,
+      long xOff,
+      long xStride,
+      float[] y,
+      int yOff,
+      int n) {
+    for (int j = 0; j < count; j++) {
+      axpy(a[aOff + j], x, xOff + j * xStride, y, yOff, n);
+    }
+  }
+
   static Kernels get() {
     return Holder.INSTANCE;
   }

@@ -251,4 +251,61 @@ final class VectorKernels implements Kernels {
       y[yOff + i] = Math.fma(x[xOff + i], a, y[yOff + i]);
     }
   }
+
+  @Override
+  public void dotRows(
+      MemorySegment w,
+      long wOff,
+      long wStride,
+      int count,
+      float[] x,
+      int xOff,
+      int n,
+      float[] out,
+      int outOff) {
+    int end = vectorEnd(n);
+    for (int j = 0; j < count; j++) {
+      long row = wOff + j * wStride;
+      FloatVector acc = FloatVector.zero(S);
+      for (int i = 0; i < end; i += L) {
+        acc =
+            FloatVector.fromMemorySegment(S, w, row + 4L * i, LE)
+                .fma(FloatVector.fromArray(S, x, xOff + i), acc);
+      }
+      out[outOff + j] = tail(sumLanes(acc), w, row, x, xOff, end, n);
+    }
+  }
+
+  @Override
+  public void axpyRows(
+      float[] a,
+      int aOff,
+      int count,
+      MemorySegment x,
+      long xOff,
+      long xStride,
+      float[] y,
+      int yOff,
+      int n) {
+    // Element by element the same fma chain over j as count axpy calls; the accumulator stays in a
+    // register across the rows instead of going through y.
+    int end = vectorEnd(n);
+    for (int i = 0; i < end; i += L) {
+      FloatVector acc = FloatVector.fromArray(S, y, yOff + i);
+      long col = xOff + 4L * i;
+      for (int j = 0; j < count; j++) {
+        acc =
+            FloatVector.fromMemorySegment(S, x, col + j * xStride, LE)
+                .fma(FloatVector.broadcast(S, a[aOff + j]), acc);
+      }
+      acc.intoArray(y, yOff + i);
+    }
+    for (int i = end; i < n; i++) {
+      float acc = y[yOff + i];
+      for (int j = 0; j < count; j++) {
+        acc = Math.fma(x.get(F32, xOff + j * xStride + 4L * i), a[aOff + j], acc);
+      }
+      y[yOff + i] = acc;
+    }
+  }
 }

@@ -20,6 +20,38 @@ class KernelsTest {
   private final Kernels k = Kernels.get();
 
   @ParameterizedTest
+  @ValueSource(ints = {1, 7, 16, 33, 64, 100, 128})
+  void blockKernelsGiveTheBitsOfOneCallPerRow(int n) {
+    SplittableRandom r = new SplittableRandom(31 * n);
+    int count = 13;
+    long stride = 4L * (n + 5); // rows apart, as keys of one cache block are
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment m = arena.allocate(stride * count + 4L * n, 64);
+      for (long i = 0; i < m.byteSize() / 4; i++) {
+        m.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) r.nextGaussian());
+      }
+      float[] x = new float[n + 3];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) r.nextGaussian();
+      }
+      float[] dots = new float[count + 2];
+      k.dotRows(m, 8, stride, count, x, 3, n, dots, 2);
+      float[] a = new float[count + 1];
+      for (int j = 0; j < count; j++) {
+        assertThat(dots[2 + j]).isEqualTo(k.dot(m, 8 + j * stride, x, 3, n));
+        a[1 + j] = (float) r.nextGaussian();
+      }
+      float[] expected = x.clone();
+      for (int j = 0; j < count; j++) {
+        k.axpy(a[1 + j], m, 4 + j * stride, expected, 3, n);
+      }
+      float[] actual = x.clone();
+      k.axpyRows(a, 1, count, m, 4, stride, actual, 3, n);
+      assertThat(actual).isEqualTo(expected);
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(ints = {1, 7, 16, 33, 64, 100, 768, 1001})
   void tilesComputeEachOutputExactlyAsOneDotDoes(int n) {
     SplittableRandom r = new SplittableRandom(n);

@@ -57,14 +57,119 @@ final class HfTokenizerJson {
     if (model.path("byte_fallback").asBoolean(false)) {
       throw new IllegalArgumentException(
           tokenizerJson
-              + ": a SentencePiece-style BPE (byte_fallback, as Llama 2, TinyLlama and Mistral"
-              + " ship) is not supported from tokenizer.json yet; use the model's GGUF file");
+              + ": a SentencePiece-style BPE (byte_fallback) is not byte-level; read it with"
+              + " Tokenizers.fromTokenizerJson");
     }
     try {
       return build(root, model, configJson == null ? null : read(configJson));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(tokenizerJson + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Reads either kind of {@code tokenizer.json}: byte-level BPE, or SentencePiece-style BPE ({@code
+   * model.byte_fallback: true}, as Llama 2, TinyLlama and Mistral ship), which becomes a {@link
+   * SentencePieceTokenizer}: pieces keep their ids, {@code <0xNN>} pieces are byte tokens, and each
+   * piece's score is minus the rank of the first merge that makes it, so merging the
+   * highest-scoring pair first is merging the lowest-ranked rule first. (The converter that writes
+   * these files lists a piece's merges in the order of its SentencePiece score, so the two agree.)
+   * The leading-space prefix comes from a {@code Prepend "▁"} normalizer or a {@code Metaspace}
+   * pre-tokenizer.
+   */
+  static Tokenizer loadAny(Path tokenizerJson, Path configJson) {
+    JsonNode root = read(tokenizerJson);
+    JsonNode model = root.path("model");
+    if (!model.path("type").asText("").equals("BPE")
+        || !model.path("byte_fallback").asBoolean(false)) {
+      return load(tokenizerJson, configJson);
+    }
+    try {
+      return sentencePiece(root, model, configJson == null ? null : read(configJson));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(tokenizerJson + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static SentencePieceTokenizer sentencePiece(
+      JsonNode root, JsonNode model, JsonNode config) {
+    Map<Integer, String> pieceById = new HashMap<>();
+    Map<Integer, Integer> typeById = new HashMap<>();
+    readVocab(root, model, pieceById, typeById);
+    int n = pieceById.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
+    String[] pieces = new String[n];
+    int[] types = new int[n];
+    Map<String, Integer> idByPiece = new HashMap<>();
+    for (int id = 0; id < n; id++) {
+      pieces[id] = pieceById.getOrDefault(id, "[PAD" + id + "]");
+      types[id] = typeById.getOrDefault(id, TokenType.UNUSED.code());
+      if (types[id] == TokenType.NORMAL.code() && pieces[id].matches("<0x[0-9A-Fa-f]{2}>")) {
+        types[id] = TokenType.BYTE.code();
+      }
+      idByPiece.putIfAbsent(pieces[id], id);
+    }
+    JsonNode merges = model.path("merges");
+    float[] scores = new float[n];
+    Arrays.fill(scores, -(float) (merges.size() + 1));
+    int rank = 0;
+    for (JsonNode m : merges) {
+      String merged =
+          m.isArray() ? m.get(0).asText() + m.get(1).asText() : m.asText().replace(" ", "");
+      Integer id = idByPiece.get(merged);
+      if (id != null && scores[id] == -(float) (merges.size() + 1)) {
+        scores[id] = -rank;
+      }
+      rank++;
+    }
+    int unk = idByPiece.getOrDefault(model.path("unk_token").asText(""), -1);
+    if (unk >= 0) {
+      types[unk] = TokenType.UNKNOWN.code();
+    }
+    String bosText = config == null ? null : tokenText(config.get("bos_token"));
+    String eosText = config == null ? null : tokenText(config.get("eos_token"));
+    int bos = idByPiece.getOrDefault(bosText == null ? "<s>" : bosText, -1);
+    int eos = idByPiece.getOrDefault(eosText == null ? "</s>" : eosText, -1);
+    boolean addBos =
+        config != null && config.path("add_bos_token").isBoolean()
+            ? config.get("add_bos_token").asBoolean()
+            : bos >= 0;
+    Vocabulary v =
+        new Vocabulary(pieces, scores, types, bos, eos, unk, addBos, prependsSpace(root));
+    return new SentencePieceTokenizer(v);
+  }
+
+  /** A {@code Prepend "▁"} normalizer, or a Metaspace pre-tokenizer that prepends. */
+  private static boolean prependsSpace(JsonNode root) {
+    for (JsonNode n : flatten(root.path("normalizer"), "normalizers")) {
+      if (n.path("type").asText("").equals("Prepend")
+          && n.path("prepend").asText("").equals("\u2581")) {
+        return true;
+      }
+    }
+    for (JsonNode n : flatten(root.path("pre_tokenizer"), "pretokenizers")) {
+      if (n.path("type").asText("").equals("Metaspace")) {
+        String scheme = n.path("prepend_scheme").asText(null);
+        return scheme == null
+            ? n.path("add_prefix_space").asBoolean(true)
+            : !scheme.equals("never");
+      }
+    }
+    return false;
+  }
+
+  private static List<JsonNode> flatten(JsonNode node, String listKey) {
+    List<JsonNode> out = new ArrayList<>();
+    if (node.isMissingNode() || node.isNull()) {
+      return out;
+    }
+    if (node.path("type").asText("").equals("Sequence")) {
+      for (JsonNode child : node.path(listKey)) {
+        out.addAll(flatten(child, listKey));
+      }
+    } else {
+      out.add(node);
+    }
+    return out;
   }
 
   private static JsonNode read(Path file) {
@@ -78,32 +183,7 @@ final class HfTokenizerJson {
   private static ByteLevelBpeTokenizer build(JsonNode root, JsonNode model, JsonNode config) {
     Map<Integer, String> pieceById = new HashMap<>();
     Map<Integer, Integer> typeById = new HashMap<>();
-    JsonNode vocab = model.path("vocab");
-    if (!vocab.isObject()) {
-      throw new IllegalArgumentException("model.vocab is missing or not an object");
-    }
-    for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      int id = e.getValue().asInt(-1);
-      if (id < 0) {
-        throw new IllegalArgumentException("model.vocab['" + e.getKey() + "'] is not an id");
-      }
-      pieceById.put(id, e.getKey());
-      typeById.put(id, TokenType.NORMAL.code());
-    }
-    for (JsonNode added : root.path("added_tokens")) {
-      int id = added.path("id").asInt(-1);
-      String content = added.path("content").asText(null);
-      if (id < 0 || content == null) {
-        throw new IllegalArgumentException("added_tokens entry without id or content: " + added);
-      }
-      pieceById.put(id, content);
-      typeById.put(
-          id,
-          added.path("special").asBoolean(false)
-              ? TokenType.CONTROL.code()
-              : TokenType.USER_DEFINED.code());
-    }
+    readVocab(root, model, pieceById, typeById);
     int n = pieceById.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
     String[] pieces = new String[n];
     int[] types = new int[n];
@@ -157,6 +237,40 @@ final class HfTokenizerJson {
       addBos = bosText != null && templateStartsWith(root.path("post_processor"), bosText);
     }
     return new ByteLevelBpeTokenizer(pieces, types, merges, patterns, bos, eos, unk, addBos);
+  }
+
+  /** {@code model.vocab} as normal tokens, then {@code added_tokens} (control when special). */
+  private static void readVocab(
+      JsonNode root,
+      JsonNode model,
+      Map<Integer, String> pieceById,
+      Map<Integer, Integer> typeById) {
+    JsonNode vocab = model.path("vocab");
+    if (!vocab.isObject()) {
+      throw new IllegalArgumentException("model.vocab is missing or not an object");
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      int id = e.getValue().asInt(-1);
+      if (id < 0) {
+        throw new IllegalArgumentException("model.vocab['" + e.getKey() + "'] is not an id");
+      }
+      pieceById.put(id, e.getKey());
+      typeById.put(id, TokenType.NORMAL.code());
+    }
+    for (JsonNode added : root.path("added_tokens")) {
+      int id = added.path("id").asInt(-1);
+      String content = added.path("content").asText(null);
+      if (id < 0 || content == null) {
+        throw new IllegalArgumentException("added_tokens entry without id or content: " + added);
+      }
+      pieceById.put(id, content);
+      typeById.put(
+          id,
+          added.path("special").asBoolean(false)
+              ? TokenType.CONTROL.code()
+              : TokenType.USER_DEFINED.code());
+    }
   }
 
   private static String tokenText(JsonNode node) {

@@ -38,8 +38,8 @@ public final class Tokenizers {
   public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
 
   /**
-   * Reads a Hugging Face model directory's {@value #TOKENIZER_JSON} (byte-level BPE) with its
-   * optional {@value #TOKENIZER_CONFIG_JSON}; see {@link ByteLevelBpeTokenizer#fromTokenizerJson}.
+   * Reads a Hugging Face model directory's {@value #TOKENIZER_JSON} with its optional {@value
+   * #TOKENIZER_CONFIG_JSON}; see {@link #fromTokenizerJson}.
    *
    * @throws ModelFormatException when the directory has no tokenizer.json or it cannot be used
    */
@@ -54,11 +54,21 @@ public final class Tokenizers {
     }
     Path config = dir.resolve(TOKENIZER_CONFIG_JSON);
     try {
-      return ByteLevelBpeTokenizer.fromTokenizerJson(
-          json, Files.isRegularFile(config) ? config : null);
+      return fromTokenizerJson(json, Files.isRegularFile(config) ? config : null);
     } catch (IllegalArgumentException | UncheckedIOException e) {
       throw new ModelFormatException(e.getMessage(), e);
     }
+  }
+
+  /**
+   * Reads a {@code tokenizer.json}: byte-level BPE (Llama 3, Qwen2, SmolLM) as a {@link
+   * ByteLevelBpeTokenizer}, SentencePiece-style BPE with {@code byte_fallback} (Llama 2, TinyLlama,
+   * Mistral) as a {@link SentencePieceTokenizer}.
+   *
+   * @throws IllegalArgumentException when the file is malformed or of another model type
+   */
+  public static Tokenizer fromTokenizerJson(Path tokenizerJson, Path tokenizerConfigOrNull) {
+    return HfTokenizerJson.loadAny(tokenizerJson, tokenizerConfigOrNull);
   }
 
   private static Vocabulary vocabulary(GgufFile gguf) {

@@ -39,7 +39,9 @@ public final class ChatTemplate {
           .withLocale(Locale.ROOT)
           .withLegacyOverrides(
               LegacyOverrides.newBuilder()
-                  .withUseNaturalOperatorPrecedence(true)
+                  // Jinjava's "natural" precedence reads `not x is defined` as `(not x) is
+                  // defined`; the legacy one gets it right.
+                  .withUseNaturalOperatorPrecedence(false)
                   .withParseWhitespaceControlStrictly(true)
                   .withUseTrimmingForNotesAndExpressions(true)
                   .withEvaluateMapKeys(true)

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * A compiled Jinja chat template (Hugging Face's {@code chat_template}, GGUF's {@code
@@ -35,7 +36,9 @@ public final class ChatTemplate {
   private static final JinjavaConfig CONFIG =
       JinjavaConfig.newBuilder()
           .withTrimBlocks(true)
-          .withLstripBlocks(true)
+          // lstrip_blocks is done by lstripBlocks() below: Jinjava's also strips spaces before a
+          // tag in mid-line, which Python Jinja keeps.
+          .withLstripBlocks(false)
           .withLocale(Locale.ROOT)
           .withLegacyOverrides(
               LegacyOverrides.newBuilder()
@@ -65,7 +68,7 @@ public final class ChatTemplate {
     JinjavaInterpreter interpreter = jinjava.newInterpreter();
     JinjavaInterpreter.pushCurrent(interpreter);
     try {
-      this.root = interpreter.parse(source);
+      this.root = interpreter.parse(lstripBlocks(source));
     } finally {
       JinjavaInterpreter.popCurrent();
     }
@@ -108,6 +111,9 @@ public final class ChatTemplate {
     bindings.put("bos_token", bosToken);
     bindings.put("eos_token", eosToken);
     bindings.put(JinjaFunctions.CLOCK_KEY, clock);
+    // Python Jinja's globals are defined names: templates test `strftime_now is defined`.
+    bindings.put("strftime_now", true);
+    bindings.put("raise_exception", true);
     Context context = new Context(jinjava.getGlobalContext(), bindings, CONFIG.getDisabled());
     JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava, context, CONFIG);
     String out;
@@ -136,6 +142,16 @@ public final class ChatTemplate {
   public String eosToken() {
     return eosToken;
   }
+
+  /**
+   * Python Jinja's {@code lstrip_blocks}: spaces and tabs between the start of a line and a block
+   * or comment tag are dropped ({@code {%+} opts out).
+   */
+  static String lstripBlocks(String source) {
+    return LSTRIP.matcher(source).replaceAll("");
+  }
+
+  private static final Pattern LSTRIP = Pattern.compile("(?m)^[ \\t]+(?=\\{%(?!\\+)|\\{#)");
 
   private static List<Map<String, Object>> asMaps(List<ChatMessage> messages) {
     List<Map<String, Object>> out = new ArrayList<>(messages.size());

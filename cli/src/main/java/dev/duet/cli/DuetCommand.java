@@ -1,6 +1,7 @@
 package dev.duet.cli;
 
 import dev.duet.engine.ModelFormatException;
+import dev.duet.engine.chat.ChatTemplateException;
 import dev.duet.engine.kv.KvCacheExhaustedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,6 +39,7 @@ public final class DuetCommand implements Runnable {
           if (e instanceof ModelFormatException
               || e instanceof IllegalArgumentException
               || e instanceof KvCacheExhaustedException
+              || e instanceof ChatTemplateException
               || e instanceof java.io.IOException
               || e instanceof java.io.UncheckedIOException) {
             commandLine.getErr().println("duet: " + e.getMessage());

@@ -2,6 +2,9 @@ package dev.duet.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.chat.ChatMessage;
+import dev.duet.engine.chat.ChatPromptEncoder;
+import dev.duet.engine.chat.ModelChatTemplate;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.Generation;
 import dev.duet.engine.exec.InferenceEngine;
@@ -9,7 +12,11 @@ import dev.duet.engine.kv.KvDtype;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.tensor.ComputePool;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -21,7 +28,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Generate a completion for a prompt and stream it to stdout.",
-      "Greedy by default (--temperature 0): the same prompt always gives the same tokens."
+      "Greedy by default (--temperature 0): the same prompt always gives the same tokens.",
+      "With --chat the prompt is the user's message, rendered with the model's chat template"
+          + " (a plain 'User: ...' transcript when the model has none)."
     })
 final class GenerateCommand implements Callable<Integer> {
 
@@ -33,8 +42,30 @@ final class GenerateCommand implements Callable<Integer> {
       description = "A .gguf file, or synth:PRESET[:SEED[:DTYPE]] for a synthetic model.")
   String model;
 
-  @Option(names = "--prompt", required = true, description = "The prompt text.")
+  @Option(
+      names = "--prompt",
+      description = "The prompt text; with --chat, the user's message. Required unless --messages.")
   String prompt;
+
+  @Option(
+      names = "--chat",
+      description =
+          "Render the prompt as a chat with the model's chat template and generate the reply.")
+  boolean chat;
+
+  @Option(
+      names = "--system",
+      paramLabel = "TEXT",
+      description = "With --chat: a system message before the user's message.")
+  String system;
+
+  @Option(
+      names = "--messages",
+      paramLabel = "FILE",
+      description =
+          "With --chat: a JSON array of {role, content} messages (OpenAI style); --system and"
+              + " --prompt, when given, are added before and after them.")
+  Path messagesFile;
 
   @Option(
       names = "--max-tokens",
@@ -104,8 +135,7 @@ final class GenerateCommand implements Callable<Integer> {
         LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
         InferenceEngine engine =
             InferenceEngine.create(llama, EngineOptions.defaults().withKvDtype(kvDtype))) {
-      int[] ids =
-          llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
+      int[] ids = chat ? chatPromptIds(llama) : plainPromptIds(llama);
       PrintWriter out = spec.commandLine().getOut();
       long start = System.nanoTime();
       long[] firstToken = {0};
@@ -150,6 +180,59 @@ final class GenerateCommand implements Callable<Integer> {
                 ids.length, prefillMs, g.generatedCount(), tokensPerS, g.stopReason());
       }
       return 0;
+    }
+  }
+
+  private int[] plainPromptIds(LlamaModel llama) {
+    if (prompt == null) {
+      throw new IllegalArgumentException("--prompt is required (or use --chat with --messages)");
+    }
+    if (system != null || messagesFile != null) {
+      throw new IllegalArgumentException("--system and --messages need --chat");
+    }
+    return llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
+  }
+
+  private int[] chatPromptIds(LlamaModel llama) throws IOException {
+    List<ChatMessage> messages = new ArrayList<>();
+    if (system != null) {
+      messages.add(ChatMessage.system(system));
+    }
+    if (messagesFile != null) {
+      messages.addAll(readMessages(messagesFile));
+    }
+    if (prompt != null) {
+      messages.add(ChatMessage.user(prompt));
+    }
+    if (messages.isEmpty() || (prompt == null && messagesFile == null)) {
+      throw new IllegalArgumentException("--chat needs --prompt or --messages");
+    }
+    ModelChatTemplate chatTemplate = ModelChatTemplate.forModel(llama);
+    if (chatTemplate.fallback()) {
+      spec.commandLine()
+          .getErr()
+          .println(
+              "duet: "
+                  + llama.path().getFileName()
+                  + " has no chat template; using the plain 'User: ...' transcript fallback");
+    }
+    String rendered = chatTemplate.template().render(messages, true);
+    if (noBos) {
+      return llama.tokenizer().encode(rendered, false, true);
+    }
+    return ChatPromptEncoder.encode(llama.tokenizer(), rendered);
+  }
+
+  private static List<ChatMessage> readMessages(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("messages file " + file + " does not exist");
+    }
+    try {
+      return ChatMessage.listFromJson(new ObjectMapper().readTree(file.toFile()));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }
   }
 

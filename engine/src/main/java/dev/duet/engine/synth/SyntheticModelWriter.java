@@ -24,6 +24,16 @@ public final class SyntheticModelWriter {
   /** Writes {@code shape} with weights drawn from {@code seed}, matrices as {@code weightType}. */
   public static void write(SyntheticModel shape, long seed, GgmlType weightType, Path out)
       throws IOException {
+    write(shape, seed, weightType, null, out);
+  }
+
+  /**
+   * As {@link #write(SyntheticModel, long, GgmlType, Path)}, also storing {@code chatTemplate} as
+   * {@code tokenizer.chat_template} when it is not null.
+   */
+  public static void write(
+      SyntheticModel shape, long seed, GgmlType weightType, String chatTemplate, Path out)
+      throws IOException {
     int dim = shape.dim();
     int kvDim = shape.kvDim();
     int hidden = shape.hiddenDim();
@@ -68,6 +78,9 @@ public final class SyntheticModelWriter {
         .putBool("tokenizer.ggml.add_bos_token", true)
         .putBool("tokenizer.ggml.add_eos_token", false)
         .putBool("tokenizer.ggml.add_space_prefix", true);
+    if (chatTemplate != null) {
+      w.putString("tokenizer.chat_template", chatTemplate);
+    }
 
     matrix(w, seed, weightType, "token_embd.weight", dim, shape.vocabSize());
     for (int i = 0; i < shape.nLayers(); i++) {

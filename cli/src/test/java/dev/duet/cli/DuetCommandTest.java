@@ -218,6 +218,24 @@ class DuetCommandTest {
             "--json");
     assertThat(gen.exit()).as(gen.err()).isZero();
     assertThat(new ObjectMapper().readTree(gen.out()).get("generated_ids")).hasSize(5);
+
+    // The directory's ChatML template (tokenizer_config.json) renders; its markers are special.
+    Run chat =
+        duet(
+            "generate",
+            "--model",
+            hf.toString(),
+            "--chat",
+            "--prompt",
+            "the cat",
+            "--max-tokens",
+            "2",
+            "--json");
+    assertThat(chat.exit()).as(chat.err()).isZero();
+    JsonNode ids = new ObjectMapper().readTree(chat.out()).get("prompt_ids");
+    var vocab = dev.duet.engine.synth.SyntheticBpeVocabulary.build(320);
+    assertThat(ids.get(0).asInt()).isEqualTo(vocab.bosId());
+    assertThat(ids.get(1).asInt()).isEqualTo(vocab.pieces().indexOf("<|im_start|>"));
   }
 
   @Test

@@ -48,22 +48,11 @@ final class FileDownloader {
   void fetch(HfSpec spec, String commit, RepoFile file, Path target) throws IOException {
     Files.createDirectories(target.getParent());
     Path partial = HubCache.incomplete(target);
-    String name = spec.repoId() + "/" + file.path();
-    try (FileChannel channel =
-        FileChannel.open(
-            partial,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.READ)) {
-      FileLock lock = tryLock(channel, partial);
-      try {
-        Expected expected = download(spec, commit, file, name, channel);
-        verify(name, partial, channel, expected);
-      } finally {
-        if (lock.isValid()) { // an interrupted write closes the channel, and with it the lock
-          lock.release();
-        }
-      }
+    try {
+      fetchPartial(spec, commit, file, partial);
+    } catch (Rejected e) {
+      Files.deleteIfExists(partial); // an interrupted download, by contrast, stays for a resume
+      throw e;
     }
     try {
       Files.move(
@@ -73,10 +62,38 @@ final class FileDownloader {
     }
   }
 
+  private void fetchPartial(HfSpec spec, String commit, RepoFile file, Path partial)
+      throws IOException {
+    String name = spec.repoId() + "/" + file.path();
+    try (FileChannel channel =
+        FileChannel.open(
+            partial,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.READ)) {
+      FileLock lock = tryLock(channel, partial);
+      try {
+        Expected expected = transfer(spec, commit, file, name, channel);
+        verify(name, partial, channel, expected);
+      } finally {
+        if (lock.isValid()) { // an interrupted write closes the channel, and with it the lock
+          lock.release();
+        }
+      }
+    }
+  }
+
+  /** The downloaded bytes are wrong (size or sha256): the partial file is deleted. */
+  private static final class Rejected extends HubException {
+    Rejected(String message) {
+      super(message);
+    }
+  }
+
   /** What the finished file must be: size -1 and no sha256 when nobody said. */
   private record Expected(long size, Optional<String> sha256) {}
 
-  private Expected download(
+  private Expected transfer(
       HfSpec spec, String commit, RepoFile file, String name, FileChannel channel)
       throws IOException {
     long offset = channel.size();
@@ -189,8 +206,7 @@ final class FileDownloader {
               + " bytes; run again to resume");
     }
     if (expected.size() >= 0 && size > expected.size()) {
-      channel.truncate(0);
-      throw new HubException(
+      throw new Rejected(
           "download of "
               + name
               + " is "
@@ -202,8 +218,7 @@ final class FileDownloader {
     if (expected.sha256().isPresent()) {
       String actual = sha256(channel, size, partial);
       if (!actual.equals(expected.sha256().get())) {
-        channel.truncate(0);
-        throw new HubException(
+        throw new Rejected(
             "sha256 mismatch for "
                 + name
                 + ": expected "

@@ -64,6 +64,8 @@ final class HubApi {
     HttpResponse<InputStream> response;
     try {
       response = send(uri, 0);
+    } catch (HubException e) {
+      throw e;
     } catch (IOException e) {
       throw new HubUnreachableException(
           "cannot reach " + config.endpoint() + " (" + describe(e) + ")", e);
@@ -93,6 +95,8 @@ final class HubApi {
     HttpResponse<InputStream> response;
     try {
       response = send(uri, offset);
+    } catch (HubException e) {
+      throw e;
     } catch (IOException e) {
       throw new HubException("download of " + what + " failed: " + describe(e), e);
     }
@@ -136,7 +140,7 @@ final class HubApi {
         response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IOException("interrupted while fetching " + uri, e);
+        throw new HubException("interrupted while fetching " + uri, e);
       }
       int status = response.statusCode();
       Optional<String> location = response.headers().firstValue("Location");
@@ -232,8 +236,7 @@ final class HubApi {
   }
 
   static String describe(IOException e) {
-    String kind =
-        e instanceof HttpTimeoutException ? "timed out" : e.getClass().getSimpleName().toString();
+    String kind = e instanceof HttpTimeoutException ? "timed out" : e.getClass().getSimpleName();
     String message = e.getMessage();
     if (message == null && e.getCause() != null) {
       message = e.getCause().toString();

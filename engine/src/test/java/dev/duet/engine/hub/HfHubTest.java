@@ -300,6 +300,18 @@ class HfHubTest {
   }
 
   @Test
+  void aServerErrorNamesTheUrlAndStatusAndIsNotMistakenForOffline() throws Exception {
+    resolve("hf:acme/tiny/" + GGUF);
+    hub.failListingsWith(503);
+
+    assertThatThrownBy(() -> resolve("hf:acme/tiny/" + GGUF))
+        .isInstanceOf(HubException.class)
+        .hasMessageContaining(
+            "HTTP 503 from " + hub.endpoint() + "/api/models/acme/tiny/revision/main?blobs=true");
+    assertThat(heard).noneMatch(n -> n.contains("offline"));
+  }
+
+  @Test
   void aGgufOnlyRepositoryAsksTheUserToNameOne() {
     hub.remove("model.safetensors").commit(C2, "main");
 

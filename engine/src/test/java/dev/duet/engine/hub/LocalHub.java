@@ -62,6 +62,7 @@ final class LocalHub implements AutoCloseable {
   private volatile boolean ignoreRanges;
   private volatile String stallPath;
   private volatile LocalHub cdn;
+  private volatile int listingStatus;
 
   LocalHub(String org, String repo) throws IOException {
     this.org = org;
@@ -117,6 +118,12 @@ final class LocalHub implements AutoCloseable {
   /** Serves {@code path} with its last byte flipped (its listing keeps the true sha256). */
   LocalHub corrupt(String path) {
     corrupt.add(path);
+    return this;
+  }
+
+  /** Answers listings with {@code status} (e.g. 500) instead of the files. */
+  LocalHub failListingsWith(int status) {
+    this.listingStatus = status;
     return this;
   }
 
@@ -176,6 +183,10 @@ final class LocalHub implements AutoCloseable {
         return;
       }
       if ((m = API.matcher(raw)).matches()) {
+        if (listingStatus != 0) {
+          send(ex, listingStatus, "the hub is having a bad day");
+          return;
+        }
         Map<String, Blob> files = lookup(m.group(1), m.group(2), decode(m.group(3)));
         if (files == null) {
           send(ex, 404, "Repository not found");

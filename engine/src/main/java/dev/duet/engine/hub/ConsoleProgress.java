@@ -37,9 +37,11 @@ public final class ConsoleProgress implements DownloadListener {
     this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
   }
 
-  /** Standard error, drawn in place when the process has a console. */
+  /** Standard error, drawn in place when the process runs in a terminal. */
   public static ConsoleProgress stderr() {
-    return new ConsoleProgress(System.err, System.console() != null, System::nanoTime);
+    java.io.Console console = System.console();
+    boolean terminal = console != null && console.isTerminal();
+    return new ConsoleProgress(System.err, terminal, System::nanoTime);
   }
 
   @Override

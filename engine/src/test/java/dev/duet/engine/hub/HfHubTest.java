@@ -221,6 +221,22 @@ class HfHubTest {
   }
 
   @Test
+  void aDownloadAnotherProcessIsWritingIsLeftAlone() throws Exception {
+    Path partial =
+        cache.resolve("hub/models--acme--tiny/snapshots/" + C1 + "/" + GGUF + ".incomplete");
+    Files.createDirectories(partial.getParent());
+    Files.write(partial, new byte[] {1, 2, 3});
+    try (var channel =
+            java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.WRITE);
+        var lock = channel.lock()) {
+      assertThatThrownBy(() -> resolve("hf:acme/tiny/" + GGUF))
+          .hasMessageContaining("another download is writing " + partial);
+    }
+    assertThat(partial).hasBinaryContent(new byte[] {1, 2, 3});
+    assertThat(hub.downloads()).isEmpty();
+  }
+
+  @Test
   void aServerThatIgnoresTheRangeIsReadFromTheStart() throws Exception {
     hub.ignoreRanges();
     Path target = cache.resolve("hub/models--acme--tiny/snapshots/" + C1 + "/" + GGUF);

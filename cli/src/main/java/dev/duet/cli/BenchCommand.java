@@ -47,7 +47,9 @@ final class BenchCommand implements Runnable {
     @Option(
         names = "--model",
         defaultValue = "synth:llama-110m",
-        description = "A .gguf file or synth:PRESET (default: ${DEFAULT-VALUE}).")
+        description =
+            "A .gguf file, a model directory, hf:ORG/REPO[/FILE][@REVISION] or synth:PRESET"
+                + " (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(

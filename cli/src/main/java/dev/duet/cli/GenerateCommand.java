@@ -39,7 +39,11 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       required = true,
-      description = "A .gguf file, or synth:PRESET[:SEED[:DTYPE]] for a synthetic model.")
+      description =
+          "A .gguf file, a Hugging Face model directory, hf:ORG/REPO[/FILE][@REVISION] to download"
+              + " from the Hugging Face hub into the cache (HF_TOKEN, HF_ENDPOINT and"
+              + " HF_HUB_OFFLINE=1 are honoured), or synth:PRESET[:SEED[:DTYPE]] for a synthetic"
+              + " model.")
   String model;
 
   @Option(

@@ -52,6 +52,37 @@ class ModelLocatorTest {
                     COMMIT,
                     "siblings",
                     List.of(Map.of("rfilename", "tiny.gguf", "size", gguf.length))));
+    Map<String, byte[]> routes = new java.util.HashMap<>();
+    routes.put("/api/models/acme/tiny/revision/main", listing.getBytes(StandardCharsets.UTF_8));
+    routes.put("/acme/tiny/resolve/" + COMMIT + "/tiny.gguf", gguf);
+    // acme/qwen: a Hugging Face directory (sharded safetensors, tokenizer.json, chat template).
+    Path qwen = dir.resolve("qwen-src");
+    r =
+        DuetCommandTest.duet(
+            "model",
+            "synth",
+            "--preset",
+            "qwen-tiny",
+            "--format",
+            "hf",
+            "--shard-mb",
+            "0.2",
+            "--out",
+            qwen.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    List<Map<String, Object>> siblings = new java.util.ArrayList<>();
+    try (var files = Files.list(qwen)) {
+      for (Path f : files.sorted().toList()) {
+        byte[] bytes = Files.readAllBytes(f);
+        String name = f.getFileName().toString();
+        siblings.add(Map.of("rfilename", name, "size", bytes.length));
+        routes.put("/acme/qwen/resolve/" + COMMIT + "/" + name, bytes);
+      }
+    }
+    siblings.add(Map.of("rfilename", "pytorch_model.bin", "size", 3));
+    routes.put(
+        "/api/models/acme/qwen/revision/main",
+        new ObjectMapper().writeValueAsBytes(Map.of("sha", COMMIT, "siblings", siblings)));
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext(
         "/",
@@ -59,13 +90,7 @@ class ModelLocatorTest {
           try (ex) {
             String path = ex.getRequestURI().getPath();
             served.add(path);
-            byte[] body =
-                switch (path) {
-                  case "/api/models/acme/tiny/revision/main" ->
-                      listing.getBytes(StandardCharsets.UTF_8);
-                  case "/acme/tiny/resolve/" + COMMIT + "/tiny.gguf" -> gguf;
-                  default -> null;
-                };
+            byte[] body = routes.get(path);
             if (body == null) {
               ex.sendResponseHeaders(404, -1);
             } else {
@@ -121,6 +146,29 @@ class ModelLocatorTest {
         ModelLocator.resolve("hf:acme/tiny/tiny.gguf", env("HF_HUB_OFFLINE", "1"), listener);
     assertThat(offline).isEqualTo(file);
     assertThat(notices).singleElement().asString().contains("offline");
+  }
+
+  @Test
+  void anHfRepoSpecDownloadsAHuggingFaceDirectoryThatGeneratesAndChats() throws Exception {
+    Path snapshot = ModelLocator.resolve("hf:acme/qwen", env(), DownloadListener.NOOP);
+    assertThat(snapshot.resolve("config.json")).isRegularFile();
+    assertThat(snapshot.resolve("model.safetensors.index.json")).isRegularFile();
+    assertThat(snapshot.resolve("pytorch_model.bin")).doesNotExist();
+    assertThat(served).noneMatch(p -> p.endsWith(".bin"));
+    DuetCommandTest.Run r =
+        DuetCommandTest.duet(
+            "generate",
+            "--model",
+            snapshot.toString(),
+            "--chat",
+            "--prompt",
+            "hi",
+            "--max-tokens",
+            "3",
+            "--ignore-eos");
+    assertThat(r.exit()).as(r.err()).isZero();
+    DuetCommandTest.Run inspect = DuetCommandTest.duet("model", "inspect", snapshot.toString());
+    assertThat(inspect.out()).contains("qwen2").contains("byte-level BPE");
   }
 
   @Test

@@ -84,6 +84,24 @@ public final class Generation {
     return kv;
   }
 
+  /**
+   * This generation's state for a handoff or a migration (see {@link GenerationSnapshot}).
+   *
+   * @throws IllegalStateException before the first token is sampled, or once it has finished
+   */
+  public GenerationSnapshot snapshot() {
+    if (!prefillDone() || generated.isEmpty() || finished()) {
+      throw new IllegalStateException(
+          id + " can be snapshot only between its first and its last token");
+    }
+    return new GenerationSnapshot(
+        id,
+        prompt,
+        params,
+        sampler.state(),
+        generated.stream().mapToInt(Integer::intValue).toArray());
+  }
+
   /** Prompt tokens whose KV is in the cache. */
   public int prefilled() {
     return prefilled;

@@ -135,6 +135,40 @@ public final class InferenceEngine implements AutoCloseable {
     return new TokenEvent(g, eosStop ? -1 : token, text, g.finished());
   }
 
+  /**
+   * Continues a generation snapshot taken on another instance (or this one). Reserves blocks for
+   * {@link GenerationSnapshot#kvLength()} positions and sets the sequence to that length: the
+   * caller must fill those positions' keys and values in every layer (a KV transfer into {@code
+   * g.kv()}'s blocks) before the first {@link #decode} of the returned generation. Replays the
+   * generated ids through the detokenizer and stop matcher, so text and stop detection continue
+   * exactly.
+   *
+   * @throws dev.duet.engine.kv.KvCacheExhaustedException when the pool cannot hold it (nothing is
+   *     held then)
+   */
+  public Generation resume(GenerationSnapshot s) {
+    Generation g = start(s.id(), s.prompt(), s.params());
+    g.restoreSampler(s.sampler());
+    g.advancePrefill(s.prompt().length);
+    int eos = model.tokenizer().eosId();
+    int context = model.config().contextLength();
+    for (int token : s.generated()) {
+      g.accept(token, eos, context);
+    }
+    if (g.finished()) {
+      throw new IllegalArgumentException(
+          s.id() + ": the snapshot's tokens already end the generation (" + g.stopReason() + ")");
+    }
+    try {
+      g.kv().reserve(s.kvLength());
+    } catch (RuntimeException e) {
+      g.kv().free();
+      throw e;
+    }
+    g.kv().setLength(s.kvLength());
+    return g;
+  }
+
   /** Ends a generation early (cancelled) and frees its blocks. */
   public void cancel(Generation g) {
     if (!g.finished()) {

@@ -10,6 +10,7 @@ import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.tokenizer.StreamingDetokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Runs generations on one model and one paged KV cache: chunked prefill of a prompt, and decode
@@ -123,6 +124,60 @@ public final class InferenceEngine implements AutoCloseable {
       Generation g = batch.get(b);
       g.kv().setLength(g.lastPosition() + 1);
       events.add(sample(g, logits[b]));
+    }
+    return events;
+  }
+
+  /**
+   * One forward pass over a mixed batch: a decode row for each of {@code decodes} and the next
+   * {@code chunks.get(g)} prompt tokens of each prefilling generation {@code g} (chunked prefill).
+   * Returns the events of every decode and of every prefill this pass completed, decodes first.
+   * Because a row's logits do not depend on its company (see {@code ForwardPass}), mixing changes
+   * no token.
+   */
+  public List<TokenEvent> step(List<Generation> decodes, Map<Generation, Integer> chunks) {
+    List<BatchRow> rows = new ArrayList<>();
+    for (Generation g : decodes) {
+      if (!g.prefillDone() || g.finished()) {
+        throw new IllegalStateException(g.id() + " is not ready to decode");
+      }
+      g.kv().reserve(g.lastPosition() + 1);
+      rows.add(new BatchRow(g.kv(), g.lastPosition(), g.lastToken(), true));
+    }
+    List<Generation> prefills = new ArrayList<>(chunks.keySet());
+    int[] firstRow = new int[prefills.size()];
+    int[] count = new int[prefills.size()];
+    for (int i = 0; i < prefills.size(); i++) {
+      Generation g = prefills.get(i);
+      if (g.prefillDone()) {
+        throw new IllegalStateException(g.id() + " is already prefilled");
+      }
+      int from = g.prefilled();
+      count[i] = Math.min(chunks.get(g), g.promptLength() - from);
+      if (count[i] <= 0) {
+        throw new IllegalArgumentException(g.id() + ": a prefill chunk needs at least one token");
+      }
+      g.kv().reserve(from + count[i]);
+      firstRow[i] = rows.size();
+      for (int j = 0; j < count[i]; j++) {
+        boolean last = from + j == g.promptLength() - 1;
+        rows.add(new BatchRow(g.kv(), from + j, g.promptToken(from + j), last));
+      }
+    }
+    float[][] logits = rows.isEmpty() ? new float[0][] : model.forward(rows, cache);
+    List<TokenEvent> events = new ArrayList<>();
+    for (int b = 0; b < decodes.size(); b++) {
+      Generation g = decodes.get(b);
+      g.kv().setLength(g.lastPosition() + 1);
+      events.add(sample(g, logits[b]));
+    }
+    for (int i = 0; i < prefills.size(); i++) {
+      Generation g = prefills.get(i);
+      g.kv().setLength(g.prefilled() + count[i]);
+      g.advancePrefill(count[i]);
+      if (g.prefillDone()) {
+        events.add(sample(g, logits[firstRow[i] + count[i] - 1]));
+      }
     }
     return events;
   }

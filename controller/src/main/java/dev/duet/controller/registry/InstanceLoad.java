@@ -1,0 +1,42 @@
+package dev.duet.controller.registry;
+
+/**
+ * A worker's load, as its last heartbeat reported it. Immutable.
+ *
+ * @param queued requests waiting for admission
+ * @param queuedPromptTokens prompt tokens of the queued and still-prefilling requests
+ * @param running requests admitted (prefilling or decoding)
+ * @param freeKvBlocks KV blocks not reserved by any request
+ * @param prefillTokensPerS measured prefill throughput (0 until measured)
+ * @param decodeTokensPerS measured decode throughput (0 until measured)
+ */
+public record InstanceLoad(
+    int queued,
+    long queuedPromptTokens,
+    int running,
+    int freeKvBlocks,
+    double prefillTokensPerS,
+    double decodeTokensPerS) {
+
+  public InstanceLoad {
+    if (queued < 0 || queuedPromptTokens < 0 || running < 0 || freeKvBlocks < 0) {
+      throw new IllegalArgumentException(
+          "load counts must be >= 0: queued "
+              + queued
+              + ", queuedPromptTokens "
+              + queuedPromptTokens
+              + ", running "
+              + running
+              + ", freeKvBlocks "
+              + freeKvBlocks);
+    }
+    if (!(prefillTokensPerS >= 0) || !(decodeTokensPerS >= 0)) {
+      throw new IllegalArgumentException("throughputs must be >= 0");
+    }
+  }
+
+  /** The load of an instance that has just started. */
+  public static InstanceLoad idle(int kvBlocks) {
+    return new InstanceLoad(0, 0, 0, kvBlocks, 0, 0);
+  }
+}

@@ -113,6 +113,13 @@ public final class BatchScheduler {
     return true;
   }
 
+  /** Cancels every queued and running request (e.g. after a failed forward pass). */
+  public void cancelAll() {
+    for (String id : List.copyOf(byId.keySet())) {
+      cancel(id);
+    }
+  }
+
   /** Whether a {@link #step()} would do anything. */
   public boolean hasWork() {
     return !queue.isEmpty() || !prefilling.isEmpty() || !decoding.isEmpty();

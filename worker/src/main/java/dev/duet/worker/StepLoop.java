@@ -1,0 +1,125 @@
+package dev.duet.worker;
+
+import dev.duet.engine.exec.BatchScheduler;
+import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.exec.TokenEvent;
+import dev.duet.engine.sampling.SamplingParams;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's one engine thread: it owns the {@link BatchScheduler} and runs a forward pass
+ * whenever there is work, taking submissions and cancellations from other threads through a command
+ * queue between passes. Token listeners run on this thread and must hand off quickly (the HTTP
+ * layer posts each event to its event loop).
+ *
+ * <p>Threading: {@link #submit}, {@link #cancel}, {@link #load()} and {@link #close()} may be
+ * called from any thread.
+ */
+public final class StepLoop implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StepLoop.class);
+
+  /**
+   * What the loop is doing, for heartbeats and metrics.
+   *
+   * @param queued requests waiting for admission
+   * @param running requests admitted
+   * @param freeKvBlocks KV blocks free in the engine's pool
+   * @param steps forward passes run so far
+   */
+  public record Load(int queued, int running, int freeKvBlocks, long steps) {}
+
+  private final InferenceEngine engine;
+  private final BatchScheduler scheduler;
+  private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile Load load;
+  private volatile boolean closed;
+  private long steps;
+
+  public StepLoop(InferenceEngine engine, BatchScheduler.Options options) {
+    this.engine = engine;
+    this.scheduler = new BatchScheduler(engine, options);
+    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0);
+    this.thread = Thread.ofPlatform().name("duet-step-loop").daemon(true).unstarted(this::run);
+    thread.start();
+  }
+
+  /**
+   * Queues a request; completes with false when the scheduler's queue is full (the caller rejects),
+   * exceptionally for a bad request (e.g. a prompt longer than the context).
+   */
+  public CompletableFuture<Boolean> submit(
+      String id, int[] prompt, SamplingParams params, Consumer<TokenEvent> listener) {
+    CompletableFuture<Boolean> accepted = new CompletableFuture<>();
+    command(
+        () -> {
+          try {
+            accepted.complete(scheduler.submit(id, prompt, params, listener));
+          } catch (RuntimeException e) {
+            accepted.completeExceptionally(e);
+          }
+        },
+        accepted);
+    return accepted;
+  }
+
+  /** Cancels a request if it is still queued or running; its listener gets a last event. */
+  public void cancel(String id) {
+    command(() -> scheduler.cancel(id), null);
+  }
+
+  public Load load() {
+    return load;
+  }
+
+  private void command(Runnable r, CompletableFuture<?> onClosed) {
+    if (closed) {
+      if (onClosed != null) {
+        onClosed.completeExceptionally(new IllegalStateException("the worker is shutting down"));
+      }
+      return;
+    }
+    commands.add(r);
+  }
+
+  private void run() {
+    while (!closed) {
+      try {
+        Runnable c =
+            scheduler.hasWork() ? commands.poll() : commands.poll(100, TimeUnit.MILLISECONDS);
+        while (c != null) {
+          c.run();
+          c = commands.poll();
+        }
+        if (scheduler.step()) {
+          steps++;
+        }
+        load =
+            new Load(scheduler.queued(), scheduler.running(), engine.cache().freeBlocks(), steps);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        LOG.error("step loop: a forward pass failed; cancelling the running requests", e);
+        scheduler.cancelAll();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    thread.interrupt();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

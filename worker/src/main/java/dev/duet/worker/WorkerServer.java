@@ -1,0 +1,231 @@
+package dev.duet.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.exec.TokenEvent;
+import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.sampling.SamplingParams;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker's HTTP control API on Vert.x (role {@code both} for now: prefill and decode in one
+ * process).
+ *
+ * <ul>
+ *   <li>{@code POST /internal/v1/generate}: {@code {"id", "prompt_ids" | "prompt", "params":
+ *       {temperature, top_k, top_p, seed, max_tokens, stop, ignore_eos}}}; answers a stream of
+ *       newline-delimited JSON events, one per token ({@code {"token", "text"}}) and a last one
+ *       with {@code finished}, {@code finish_reason} and the token counts. A full queue is a 429, a
+ *       bad body a 400, both as {@code {"error": {...}}}. Closing the connection cancels the
+ *       request and frees its KV blocks.
+ *   <li>{@code GET /internal/v1/load}: the step loop's {@link StepLoop.Load}.
+ *   <li>{@code GET /health/live}, {@code GET /health/ready}.
+ * </ul>
+ *
+ * <p>Threading: handlers run on the server's event loop; token events arrive on the step loop's
+ * thread and are posted to the request's context, so responses are only touched on the event loop.
+ */
+public final class WorkerServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerServer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The largest request body accepted. */
+  public static final int MAX_BODY_BYTES = 4 << 20;
+
+  private final Vertx vertx;
+  private final LlamaModel model;
+  private final StepLoop loop;
+  private HttpServer server;
+
+  public WorkerServer(Vertx vertx, LlamaModel model, StepLoop loop) {
+    this.vertx = vertx;
+    this.model = model;
+    this.loop = loop;
+  }
+
+  /** Starts listening on 127.0.0.1 (or {@code host}); {@code port} 0 picks a free port. */
+  public Future<Integer> listen(String host, int port) {
+    return vertx
+        .createHttpServer()
+        .requestHandler(this::handle)
+        .listen(port, host)
+        .map(
+            s -> {
+              server = s;
+              return s.actualPort();
+            });
+  }
+
+  private void handle(HttpServerRequest req) {
+    String path = req.path();
+    switch (path) {
+      case "/health/live", "/health/ready" ->
+          req.response().putHeader("content-type", "application/json").end("{\"status\":\"ok\"}");
+      case "/internal/v1/load" -> {
+        StepLoop.Load l = loop.load();
+        ObjectNode o = JSON.createObjectNode();
+        o.put("queued", l.queued());
+        o.put("running", l.running());
+        o.put("free_kv_blocks", l.freeKvBlocks());
+        o.put("steps", l.steps());
+        req.response().putHeader("content-type", "application/json").end(o.toString());
+      }
+      case "/internal/v1/generate" -> {
+        if (!req.method().name().equals("POST")) {
+          error(req.response(), 405, "use POST");
+          return;
+        }
+        String length = req.getHeader("content-length");
+        if (length != null && Long.parseLong(length) > MAX_BODY_BYTES) {
+          error(req.response(), 413, "the body is over " + MAX_BODY_BYTES + " bytes");
+          return;
+        }
+        req.body()
+            .onSuccess(body -> generate(req, body))
+            .onFailure(e -> error(req.response(), 400, "cannot read the body: " + e.getMessage()));
+      }
+      default -> error(req.response(), 404, "no such endpoint: " + path);
+    }
+  }
+
+  private void generate(HttpServerRequest req, Buffer body) {
+    HttpServerResponse resp = req.response();
+    Request r;
+    try {
+      r = Request.parse(JSON.readTree(body.getBytes()), model);
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      error(resp, 400, e.getMessage());
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    AtomicBoolean done = new AtomicBoolean();
+    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
+    resp.closeHandler(
+        v -> {
+          if (!done.get()) {
+            LOG.info("request {}: client went away; cancelling", r.id());
+            loop.cancel(r.id());
+          }
+        });
+    loop.submit(
+            r.id(),
+            r.prompt(),
+            r.params(),
+            ev -> {
+              String line = event(ev, r.prompt().length).toString() + "\n";
+              boolean last = ev.finished();
+              ctx.runOnContext(
+                  v -> {
+                    if (last) {
+                      done.set(true);
+                      resp.end(line);
+                    } else {
+                      resp.write(line);
+                    }
+                  });
+            })
+        .whenComplete(
+            (accepted, failure) ->
+                ctx.runOnContext(
+                    v -> {
+                      if (failure != null) {
+                        done.set(true);
+                        error(resp, 400, failure.getMessage());
+                      } else if (!accepted) {
+                        done.set(true);
+                        error(resp, 429, "the worker's queue is full");
+                      }
+                    }));
+  }
+
+  private static ObjectNode event(TokenEvent ev, int promptTokens) {
+    ObjectNode o = JSON.createObjectNode();
+    if (ev.token() >= 0) {
+      o.put("token", ev.token());
+    }
+    o.put("text", ev.text());
+    if (ev.finished()) {
+      o.put("finished", true);
+      o.put("finish_reason", ev.generation().stopReason().openAiFinishReason());
+      o.put("prompt_tokens", promptTokens);
+      o.put("completion_tokens", ev.generation().generatedCount());
+    }
+    return o;
+  }
+
+  private static void error(HttpServerResponse resp, int status, String message) {
+    if (resp.headWritten()) {
+      resp.end();
+      return;
+    }
+    ObjectNode o = JSON.createObjectNode();
+    o.putObject("error").put("message", message).put("code", status);
+    resp.setStatusCode(status).putHeader("content-type", "application/json").end(o.toString());
+  }
+
+  /** A parsed generate request. */
+  record Request(String id, int[] prompt, SamplingParams params) {
+
+    static Request parse(JsonNode root, LlamaModel model) {
+      if (root == null || !root.isObject()) {
+        throw new IllegalArgumentException("the body must be a JSON object");
+      }
+      String id = root.path("id").asText("");
+      if (id.isBlank()) {
+        throw new IllegalArgumentException("id is required");
+      }
+      int[] prompt;
+      if (root.has("prompt_ids")) {
+        JsonNode ids = root.get("prompt_ids");
+        prompt = new int[ids.size()];
+        for (int i = 0; i < prompt.length; i++) {
+          int t = ids.get(i).asInt(-1);
+          if (!ids.get(i).isInt() || t < 0 || t >= model.config().vocabSize()) {
+            throw new IllegalArgumentException("prompt_ids[" + i + "] is not a token id");
+          }
+          prompt[i] = t;
+        }
+      } else if (root.path("prompt").isTextual()) {
+        prompt = model.tokenizer().encode(root.get("prompt").asText());
+      } else {
+        throw new IllegalArgumentException("prompt_ids (token ids) or prompt (text) is required");
+      }
+      if (prompt.length == 0) {
+        throw new IllegalArgumentException("the prompt is empty");
+      }
+      JsonNode p = root.path("params");
+      List<String> stop = new ArrayList<>();
+      p.path("stop").forEach(s -> stop.add(s.asText()));
+      SamplingParams params =
+          new SamplingParams(
+              (float) p.path("temperature").asDouble(0),
+              p.path("top_k").asInt(0),
+              (float) p.path("top_p").asDouble(1),
+              p.path("seed").asLong(0),
+              p.path("max_tokens").asInt(16),
+              stop,
+              p.path("ignore_eos").asBoolean(false));
+      return new Request(id, prompt, params);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      server.close().await();
+    }
+  }
+}

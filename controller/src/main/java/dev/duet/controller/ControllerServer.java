@@ -1,0 +1,171 @@
+package dev.duet.controller;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.controller.gateway.Gateway;
+import dev.duet.controller.openai.ApiError;
+import dev.duet.controller.openai.OpenAiRequest.Kind;
+import dev.duet.controller.registry.InstanceDescriptor;
+import dev.duet.controller.registry.InstanceLoad;
+import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import java.util.Locale;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The controller's HTTP server: the OpenAI-compatible API (through {@link Gateway}), the workers'
+ * registration and heartbeats ({@code POST /internal/v1/instances}, {@code POST
+ * /internal/v1/instances/{id}/heartbeat}), and health.
+ *
+ * <p>Threading: handlers run on the event loop; the registry is thread-safe.
+ */
+public final class ControllerServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ControllerServer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The largest request body accepted (a 413 beyond). */
+  public static final int MAX_BODY_BYTES = 8 << 20;
+
+  private final Vertx vertx;
+  private final Gateway gateway;
+  private final InstanceRegistry registry;
+  private HttpServer server;
+
+  public ControllerServer(Vertx vertx, Gateway gateway, InstanceRegistry registry) {
+    this.vertx = vertx;
+    this.gateway = gateway;
+    this.registry = registry;
+  }
+
+  /** Listens on {@code host:port} (0 picks a port); completes with the port. */
+  public Future<Integer> listen(String host, int port) {
+    return vertx
+        .createHttpServer()
+        .requestHandler(this::handle)
+        .listen(port, host)
+        .map(
+            s -> {
+              server = s;
+              return s.actualPort();
+            });
+  }
+
+  private void handle(HttpServerRequest req) {
+    String path = req.path();
+    try {
+      if (path.equals("/health/live") || path.equals("/health/ready")) {
+        req.response().putHeader("content-type", "application/json").end("{\"status\":\"ok\"}");
+      } else if (path.equals("/v1/models") && req.method() == HttpMethod.GET) {
+        gateway.models(req);
+      } else if (path.equals("/v1/completions")) {
+        withBody(req, (r, b) -> gateway.complete(r, Kind.COMPLETION, b));
+      } else if (path.equals("/v1/chat/completions")) {
+        withBody(req, (r, b) -> gateway.complete(r, Kind.CHAT, b));
+      } else if (path.equals("/internal/v1/instances")) {
+        withBody(req, this::register);
+      } else if (path.startsWith("/internal/v1/instances/") && path.endsWith("/heartbeat")) {
+        String id =
+            path.substring(
+                "/internal/v1/instances/".length(), path.length() - "/heartbeat".length());
+        withBody(req, (r, b) -> heartbeat(r, id, b));
+      } else {
+        Gateway.error(
+            req.response(),
+            new ApiError(404, "not_found_error", null, null, "no such endpoint: " + path));
+      }
+    } catch (RuntimeException e) {
+      LOG.error("{} {} failed", req.method(), path, e);
+      Gateway.error(
+          req.response(), new ApiError(500, "server_error", null, null, "internal error"));
+    }
+  }
+
+  private void withBody(HttpServerRequest req, BiConsumer<HttpServerRequest, Buffer> then) {
+    if (req.method() != HttpMethod.POST) {
+      Gateway.error(
+          req.response(),
+          new ApiError(405, "invalid_request_error", null, null, "use POST for " + req.path()));
+      return;
+    }
+    String length = req.getHeader("content-length");
+    if (length != null && Long.parseLong(length) > MAX_BODY_BYTES) {
+      Gateway.error(
+          req.response(), ApiError.tooLarge("the body is over " + MAX_BODY_BYTES + " bytes"));
+      req.connection().close();
+      return;
+    }
+    req.body()
+        .onSuccess(
+            b -> {
+              try {
+                then.accept(req, b);
+              } catch (RuntimeException e) {
+                LOG.error("{} {} failed", req.method(), req.path(), e);
+                Gateway.error(
+                    req.response(),
+                    new ApiError(500, "server_error", null, null, "internal error"));
+              }
+            })
+        .onFailure(
+            e -> Gateway.error(req.response(), ApiError.invalid(null, "unreadable body: " + e)));
+  }
+
+  private void register(HttpServerRequest req, Buffer body) {
+    try {
+      JsonNode j = JSON.readTree(body.getBytes());
+      InstanceDescriptor d =
+          new InstanceDescriptor(
+              j.path("id").asText(null),
+              InstanceRole.valueOf(j.path("role").asText("").toUpperCase(Locale.ROOT)),
+              j.path("endpoint").asText(null),
+              j.path("model").asText(null),
+              j.path("kv_blocks").asInt(),
+              j.path("block_size").asInt(),
+              j.path("max_batch").asInt());
+      registry.register(d);
+      LOG.info("registered {} ({}) at {}", d.id(), d.role(), d.endpoint());
+      req.response().setStatusCode(201).end();
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      Gateway.error(req.response(), ApiError.invalid(null, "bad registration: " + e.getMessage()));
+    }
+  }
+
+  private void heartbeat(HttpServerRequest req, String id, Buffer body) {
+    try {
+      JsonNode j = JSON.readTree(body.getBytes());
+      InstanceLoad load =
+          new InstanceLoad(
+              j.path("queued").asInt(),
+              j.path("queued_prompt_tokens").asLong(),
+              j.path("running").asInt(),
+              j.path("free_kv_blocks").asInt(),
+              j.path("prefill_tokens_per_s").asDouble(),
+              j.path("decode_tokens_per_s").asDouble());
+      if (registry.heartbeat(id, load)) {
+        req.response().setStatusCode(204).end();
+      } else {
+        Gateway.error(
+            req.response(),
+            new ApiError(404, "not_found_error", "id", null, id + " is not registered (again)"));
+      }
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      Gateway.error(req.response(), ApiError.invalid(null, "bad heartbeat: " + e.getMessage()));
+    }
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      server.close().await();
+    }
+  }
+}

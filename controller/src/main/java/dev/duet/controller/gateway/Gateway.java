@@ -1,0 +1,286 @@
+package dev.duet.controller.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.openai.ApiError;
+import dev.duet.controller.openai.ApiException;
+import dev.duet.controller.openai.OpenAiRequest;
+import dev.duet.controller.openai.OpenAiRequest.Kind;
+import dev.duet.controller.openai.OpenAiRequestParser;
+import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.openai.OpenAiResponses.Usage;
+import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.routing.RoutePlan;
+import dev.duet.controller.routing.Router;
+import dev.duet.engine.sampling.SamplingParams;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.parsetools.RecordParser;
+import java.net.URI;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OpenAI-compatible endpoints: validates and tokenizes a request, routes it, forwards it to a
+ * worker and relays the worker's token stream as one JSON answer or as server-sent events.
+ *
+ * <p>Routing is on-demand forwarding: the request is offered to the planned instances in order; an
+ * instance that refuses at once (429: its queue is full) is skipped for the next; when all refuse,
+ * the client gets a 503 with {@code Retry-After}. A client that hangs up resets the upstream
+ * request, which makes the worker cancel it and free its KV blocks.
+ *
+ * <p>This first version forwards to {@code BOTH} instances, which prefill and decode in one
+ * process; the prefill → decode handoff over kv-transfer comes with the disaggregated workers.
+ *
+ * <p>Threading: runs on the controller's event loop.
+ */
+public final class Gateway {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ServedModel model;
+  private final InstanceRegistry registry;
+  private final Router router;
+  private final OpenAiResponses responses;
+  private final HttpClient client;
+  private final RandomGenerator seeds;
+
+  public Gateway(
+      ServedModel model,
+      InstanceRegistry registry,
+      Router router,
+      OpenAiResponses responses,
+      HttpClient client,
+      RandomGenerator seeds) {
+    this.model = model;
+    this.registry = registry;
+    this.router = router;
+    this.responses = responses;
+    this.client = client;
+    this.seeds = seeds;
+  }
+
+  /** {@code GET /v1/models}. */
+  public void models(HttpServerRequest req) {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("object", "list");
+    ObjectNode m = root.putArray("data").addObject();
+    m.put("id", model.name());
+    m.put("object", "model");
+    m.put("created", 0);
+    m.put("owned_by", "duet");
+    m.put("max_model_len", model.contextLength());
+    req.response().putHeader("content-type", "application/json").end(root.toString());
+  }
+
+  /** {@code POST /v1/completions} and {@code POST /v1/chat/completions}. */
+  public void complete(HttpServerRequest req, Kind kind, Buffer body) {
+    HttpServerResponse resp = req.response();
+    OpenAiRequest r;
+    int[] prompt;
+    SamplingParams params;
+    try {
+      r = OpenAiRequestParser.parse(kind, body.getBytes());
+      if (!r.model().equals(model.name())) {
+        throw new ApiException(
+            ApiError.notFound(
+                "model",
+                "model '" + r.model() + "' is not served here; try '" + model.name() + "'"));
+      }
+      prompt = model.promptIds(r);
+      params = r.samplingParams(prompt.length, model.contextLength(), seeds.nextLong());
+    } catch (ApiException e) {
+      LOG.info("{} {}: {} {}", req.method(), req.path(), e.error().status(), e.getMessage());
+      error(resp, e.error());
+      return;
+    }
+    List<InstanceView> alive = registry.alive();
+    List<InstanceView> order =
+        router
+            .plan(alive, prompt.length, params.maxTokens())
+            .map(RoutePlan::prefillOrder)
+            .orElse(List.of())
+            .stream()
+            .filter(i -> i.descriptor().role().decodes()) // BOTH instances only, for now
+            .toList();
+    String id = responses.newId(kind);
+    ObjectNode upstream = JSON.createObjectNode().put("id", id);
+    upstream.set("prompt_ids", JSON.valueToTree(prompt));
+    ObjectNode p = upstream.putObject("params");
+    p.put("temperature", params.temperature());
+    p.put("top_k", params.topK());
+    p.put("top_p", params.topP());
+    p.put("seed", params.seed());
+    p.put("max_tokens", params.maxTokens());
+    p.set("stop", JSON.valueToTree(params.stop()));
+    p.put("ignore_eos", params.ignoreEos());
+    offer(req, r, id, Buffer.buffer(upstream.toString()), order, 0);
+  }
+
+  private void offer(
+      HttpServerRequest req,
+      OpenAiRequest r,
+      String id,
+      Buffer upstream,
+      List<InstanceView> order,
+      int next) {
+    HttpServerResponse resp = req.response();
+    if (next >= order.size()) {
+      resp.putHeader("retry-after", "1");
+      error(
+          resp,
+          ApiError.overloaded(
+              order.isEmpty()
+                  ? "no instance can take the request now (none alive with room)"
+                  : "every instance refused the request (" + order.size() + " tried)"));
+      return;
+    }
+    InstanceView target = order.get(next);
+    URI uri = URI.create(target.descriptor().endpoint());
+    RequestOptions opts =
+        new RequestOptions()
+            .setMethod(HttpMethod.POST)
+            .setHost(uri.getHost())
+            .setPort(uri.getPort())
+            .setURI("/internal/v1/generate")
+            .putHeader("content-type", "application/json");
+    client
+        .request(opts)
+        .compose(
+            creq -> {
+              resp.closeHandler(
+                  v -> {
+                    if (!resp.ended()) {
+                      LOG.info("request {}: the client went away; cancelling upstream", id);
+                      creq.reset();
+                    }
+                  });
+              return creq.send(upstream);
+            })
+        .onSuccess(
+            cresp -> {
+              if (cresp.statusCode() == 429) {
+                cresp.body().onComplete(x -> offer(req, r, id, upstream, order, next + 1));
+              } else if (cresp.statusCode() != 200) {
+                cresp
+                    .body()
+                    .onComplete(
+                        b ->
+                            error(
+                                resp,
+                                new ApiError(
+                                    502,
+                                    "upstream_error",
+                                    null,
+                                    null,
+                                    "instance "
+                                        + target.id()
+                                        + " answered "
+                                        + cresp.statusCode()
+                                        + ": "
+                                        + (b.succeeded() ? b.result().toString() : ""))));
+              } else {
+                relay(resp, r, id, cresp);
+              }
+            })
+        .onFailure(
+            e -> {
+              LOG.warn("request {}: instance {} failed: {}", id, target.id(), e.toString());
+              offer(req, r, id, upstream, order, next + 1);
+            });
+  }
+
+  private void relay(HttpServerResponse resp, OpenAiRequest r, String id, HttpClientResponse up) {
+    Kind kind = r.kind();
+    StringBuilder text = new StringBuilder();
+    boolean[] first = {true};
+    if (r.stream()) {
+      resp.setChunked(true)
+          .putHeader("content-type", "text/event-stream")
+          .putHeader("cache-control", "no-cache");
+    }
+    RecordParser lines =
+        RecordParser.newDelimited(
+            "\n",
+            line -> {
+              JsonNode ev;
+              try {
+                ev = JSON.readTree(line.getBytes());
+              } catch (java.io.IOException e) {
+                LOG.error("request {}: unreadable event from the worker: {}", id, line);
+                return;
+              }
+              String chunk = ev.path("text").asText("");
+              boolean finished = ev.path("finished").asBoolean(false);
+              String reason = finished ? ev.path("finish_reason").asText() : null;
+              if (r.stream()) {
+                if (!chunk.isEmpty() || first[0]) {
+                  resp.write(
+                      OpenAiResponses.sse(
+                          responses.chunk(kind, id, r.model(), first[0], chunk, null)));
+                  first[0] = false;
+                }
+                if (finished) {
+                  resp.write(
+                      OpenAiResponses.sse(responses.chunk(kind, id, r.model(), false, "", reason)));
+                  if (r.includeUsage()) {
+                    resp.write(
+                        OpenAiResponses.sse(responses.usageChunk(kind, id, r.model(), usage(ev))));
+                  }
+                  resp.end(OpenAiResponses.DONE);
+                }
+              } else {
+                text.append(chunk);
+                if (finished) {
+                  resp.putHeader("content-type", "application/json")
+                      .end(
+                          responses
+                              .complete(kind, id, r.model(), text.toString(), reason, usage(ev))
+                              .toString());
+                }
+              }
+            });
+    up.handler(lines);
+    up.exceptionHandler(
+        e -> {
+          if (!resp.ended()) {
+            LOG.warn("request {}: the worker's stream broke: {}", id, e.toString());
+            if (resp.headWritten()) {
+              resp.reset();
+            } else {
+              error(
+                  resp,
+                  new ApiError(502, "upstream_error", null, null, "the worker's stream broke"));
+            }
+          }
+        });
+  }
+
+  private static Usage usage(JsonNode ev) {
+    return new Usage(ev.path("prompt_tokens").asInt(), ev.path("completion_tokens").asInt());
+  }
+
+  /** Sends an OpenAI-style error (unless the response is already streaming). */
+  public static void error(HttpServerResponse resp, ApiError e) {
+    if (resp.ended()) {
+      return;
+    }
+    if (resp.headWritten()) {
+      resp.end();
+      return;
+    }
+    resp.setStatusCode(e.status())
+        .putHeader("content-type", "application/json")
+        .end(e.toJson().toString());
+  }
+}

@@ -1,0 +1,199 @@
+package dev.duet.controller.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.ControllerServer;
+import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.routing.Router;
+import dev.duet.engine.exec.BatchScheduler;
+import dev.duet.engine.exec.EngineOptions;
+import dev.duet.engine.exec.Generation;
+import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.gguf.GgmlType;
+import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.sampling.SamplingParams;
+import dev.duet.engine.synth.SyntheticHfWriter;
+import dev.duet.engine.synth.SyntheticModel;
+import dev.duet.engine.tensor.ComputePool;
+import dev.duet.worker.ControllerLink;
+import dev.duet.worker.StepLoop;
+import dev.duet.worker.WorkerServer;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The controller's OpenAI API in front of two real workers (role both) that register themselves
+ * over HTTP: answers equal the engine's own, streams end in [DONE], bad input is a clean error.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class GatewayTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir static Path dir;
+  static ComputePool pool;
+  static LlamaModel model;
+  static Vertx vertx;
+  static InstanceRegistry registry;
+  static ControllerServer controller;
+  static int port;
+  static final List<AutoCloseable> closers = new ArrayList<>();
+  static final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path hf = dir.resolve("qwen");
+    SyntheticHfWriter.write(
+        SyntheticModel.preset("qwen-tiny"), 5, GgmlType.F32, hf, Long.MAX_VALUE);
+    pool = new ComputePool(2);
+    model = LlamaModel.load(hf, pool);
+    vertx = Vertx.vertx();
+    registry = new InstanceRegistry(System::nanoTime);
+    Gateway gateway =
+        new Gateway(
+            ServedModel.of("qwen-tiny", model),
+            registry,
+            new Router(),
+            new OpenAiResponses(Clock.systemUTC(), new SplittableRandom(1)),
+            vertx.createHttpClient(),
+            new SplittableRandom(2));
+    controller = new ControllerServer(vertx, gateway, registry);
+    port = controller.listen("127.0.0.1", 0).await();
+    for (int w = 0; w < 2; w++) {
+      InferenceEngine engine =
+          InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(64));
+      StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
+      WorkerServer server = new WorkerServer(vertx, model, loop);
+      int wport = server.listen("127.0.0.1", 0).await();
+      ObjectNode d = JSON.createObjectNode();
+      d.put("id", "w" + w);
+      d.put("role", "both");
+      d.put("endpoint", "http://127.0.0.1:" + wport);
+      d.put("model", "qwen-tiny");
+      d.put("kv_blocks", 64);
+      d.put("block_size", 16);
+      d.put("max_batch", 8);
+      ControllerLink link =
+          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
+      link.start();
+      closers.addAll(List.of(link, server, loop, engine));
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (registry.alive().size() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(registry.alive()).hasSize(2);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (AutoCloseable c : closers) {
+      c.close();
+    }
+    controller.close();
+    vertx.close().await();
+    model.close();
+    pool.close();
+  }
+
+  private static HttpResponse<String> post(String path, String body) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .header("content-type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static List<Integer> solo(int[] prompt, SamplingParams p) {
+    try (InferenceEngine e =
+        InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(32))) {
+      Generation g = e.generate("solo", prompt, p, 512, ev -> {});
+      return g.generated();
+    }
+  }
+
+  @Test
+  void aCompletionIsTheEnginesOwnAnswerWithUsage() throws Exception {
+    HttpResponse<String> r =
+        post(
+            "/v1/completions",
+            "{\"model\":\"qwen-tiny\",\"prompt\":\"the cat sat\",\"max_tokens\":6,"
+                + "\"temperature\":0,\"ignore_eos\":true}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode j = JSON.readTree(r.body());
+    int[] prompt = model.tokenizer().encode("the cat sat");
+    List<Integer> ids = solo(prompt, SamplingParams.greedy(6).withIgnoreEos(true));
+    String text =
+        model.tokenizer().decode(ids.stream().mapToInt(Integer::intValue).toArray(), false);
+    assertThat(j.path("id").asText()).startsWith("cmpl-");
+    assertThat(j.at("/choices/0/text").asText()).isEqualTo(text);
+    assertThat(j.at("/choices/0/finish_reason").asText()).isEqualTo("length");
+    assertThat(j.at("/usage/prompt_tokens").asInt()).isEqualTo(prompt.length);
+    assertThat(j.at("/usage/completion_tokens").asInt()).isEqualTo(6);
+  }
+
+  @Test
+  void aChatStreamIsServerSentEventsEndingInDone() throws Exception {
+    HttpResponse<String> r =
+        post(
+            "/v1/chat/completions",
+            "{\"model\":\"qwen-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"max_tokens\":5,\"seed\":3,\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":true},\"ignore_eos\":true}");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValue("text/event-stream");
+    String[] events = r.body().split("\n\n");
+    assertThat(events[events.length - 1]).isEqualTo("data: [DONE]");
+    JsonNode first = JSON.readTree(events[0].substring("data: ".length()));
+    assertThat(first.path("object").asText()).isEqualTo("chat.completion.chunk");
+    assertThat(first.at("/choices/0/delta/role").asText()).isEqualTo("assistant");
+    JsonNode usage = JSON.readTree(events[events.length - 2].substring("data: ".length()));
+    assertThat(usage.at("/usage/completion_tokens").asInt()).isEqualTo(5);
+    JsonNode last = JSON.readTree(events[events.length - 3].substring("data: ".length()));
+    assertThat(last.at("/choices/0/finish_reason").asText()).isEqualTo("length");
+  }
+
+  @Test
+  void badInputIsAnOpenAiErrorAndServingGoesOn() throws Exception {
+    HttpResponse<String> unknownModel =
+        post("/v1/completions", "{\"model\":\"gpt-4\",\"prompt\":\"x\"}");
+    assertThat(unknownModel.statusCode()).isEqualTo(404);
+    assertThat(JSON.readTree(unknownModel.body()).at("/error/param").asText()).isEqualTo("model");
+    HttpResponse<String> n =
+        post("/v1/completions", "{\"model\":\"qwen-tiny\",\"prompt\":\"x\",\"n\":2}");
+    assertThat(n.statusCode()).isEqualTo(400);
+    assertThat(post("/v1/completions", "{oops").statusCode()).isEqualTo(400);
+    HttpResponse<String> tooLong =
+        post(
+            "/v1/completions",
+            "{\"model\":\"qwen-tiny\",\"prompt\":" + JSON.writeValueAsString(new int[300]) + "}");
+    assertThat(tooLong.statusCode()).isEqualTo(422);
+    HttpResponse<String> ok =
+        post("/v1/completions", "{\"model\":\"qwen-tiny\",\"prompt\":\"x\",\"max_tokens\":2}");
+    assertThat(ok.statusCode()).isEqualTo(200);
+    HttpResponse<String> models =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(JSON.readTree(models.body()).at("/data/0/id").asText()).isEqualTo("qwen-tiny");
+  }
+}

@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
     description = "Duet: LLM serving with disaggregated prefill and decode.",
     subcommands = {
       GenerateCommand.class,
+      ControllerCommand.class,
+      WorkerCommand.class,
+      LocalCommand.class,
       BenchCommand.class,
       ModelCommand.class,
       CommandLine.HelpCommand.class
@@ -28,7 +31,34 @@ public final class DuetCommand implements Runnable {
   }
 
   public static void main(String[] args) {
+    exitWithParent(System.getProperty("duet.parent.pid"));
     System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * A child of {@code duet local} exits when its parent is gone, so a killed parent leaves no
+   * orphans.
+   */
+  private static void exitWithParent(String pid) {
+    if (pid == null) {
+      return;
+    }
+    ProcessHandle parent = ProcessHandle.of(Long.parseLong(pid)).orElse(null);
+    Thread.ofPlatform()
+        .daemon(true)
+        .name("duet-parent-watch")
+        .start(
+            () -> {
+              while (parent != null && parent.isAlive()) {
+                try {
+                  Thread.sleep(500);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+              System.err.println("duet: the parent process " + pid + " is gone; exiting");
+              System.exit(1);
+            });
   }
 
   /** The configured command line (tests call {@code execute} on it). */

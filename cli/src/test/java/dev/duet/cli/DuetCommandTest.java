@@ -45,7 +45,18 @@ class DuetCommandTest {
 
   @ParameterizedTest
   @ValueSource(
-      strings = {"", "generate", "bench", "bench engine", "model", "model synth", "model inspect"})
+      strings = {
+        "",
+        "generate",
+        "bench",
+        "bench engine",
+        "model",
+        "model synth",
+        "model inspect",
+        "controller",
+        "worker",
+        "local"
+      })
   void everyCommandDescribesItsOptions(String command) {
     String[] args = (command + " --help").trim().split(" ");
     Run r = duet(args);
@@ -248,5 +259,16 @@ class DuetCommandTest {
         .contains("interleaved pairs")
         .contains("SentencePiece, 320 tokens, BOS <s>, EOS </s>")
         .contains("no template");
+  }
+
+  @Test
+  void splitRolesAreRefusedClearlyUntilTheyExist() {
+    Run worker =
+        duet("worker", "--role", "prefill", "--controller", "http://127.0.0.1:1", "--model", "x");
+    assertThat(worker.exit()).isEqualTo(1);
+    assertThat(worker.err()).contains("--role prefill is not available yet");
+    Run local = duet("local", "--prefill", "1", "--decode", "1");
+    assertThat(local.exit()).isEqualTo(1);
+    assertThat(local.err()).contains("--prefill and --decode are not available yet");
   }
 }

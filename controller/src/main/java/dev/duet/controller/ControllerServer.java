@@ -2,6 +2,8 @@ package dev.duet.controller;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.controller.gateway.Gateway;
 import dev.duet.controller.openai.ApiError;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
@@ -9,6 +11,7 @@ import dev.duet.controller.registry.InstanceDescriptor;
 import dev.duet.controller.registry.InstanceLoad;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.registry.InstanceView;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -70,6 +73,8 @@ public final class ControllerServer implements AutoCloseable {
         withBody(req, (r, b) -> gateway.complete(r, Kind.COMPLETION, b));
       } else if (path.equals("/v1/chat/completions")) {
         withBody(req, (r, b) -> gateway.complete(r, Kind.CHAT, b));
+      } else if (path.equals("/internal/v1/instances") && req.method() == HttpMethod.GET) {
+        instances(req);
       } else if (path.equals("/internal/v1/instances")) {
         withBody(req, this::register);
       } else if (path.startsWith("/internal/v1/instances/") && path.endsWith("/heartbeat")) {
@@ -117,6 +122,21 @@ public final class ControllerServer implements AutoCloseable {
             })
         .onFailure(
             e -> Gateway.error(req.response(), ApiError.invalid(null, "unreadable body: " + e)));
+  }
+
+  private void instances(HttpServerRequest req) {
+    ArrayNode list = JSON.createArrayNode();
+    for (InstanceView v : registry.snapshot()) {
+      ObjectNode o = list.addObject();
+      o.put("id", v.id());
+      o.put("role", v.descriptor().role().name().toLowerCase(Locale.ROOT));
+      o.put("endpoint", v.descriptor().endpoint());
+      o.put("alive", v.alive());
+      o.put("running", v.load().running());
+      o.put("queued", v.load().queued());
+      o.put("free_kv_blocks", v.load().freeKvBlocks());
+    }
+    req.response().putHeader("content-type", "application/json").end(list.toString());
   }
 
   private void register(HttpServerRequest req, Buffer body) {

@@ -1,0 +1,123 @@
+package dev.duet.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.exec.BatchScheduler;
+import dev.duet.engine.exec.EngineOptions;
+import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.tensor.ComputePool;
+import dev.duet.worker.ControllerLink;
+import dev.duet.worker.StepLoop;
+import dev.duet.worker.WorkerServer;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code duet worker}: one worker process. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run a worker: load the model, serve its control API, register with the controller and"
+          + " heartbeat its load every second.",
+      "Role both (prefill and decode in one process, the colocated baseline) works today; roles"
+          + " prefill and decode need the kv-transfer handoff and are refused until it lands."
+    })
+final class WorkerCommand implements Callable<Integer> {
+
+  @Option(names = "--role", defaultValue = "both", description = "prefill, decode or both.")
+  String role;
+
+  @Option(names = "--controller", required = true, description = "The controller's URL.")
+  URI controller;
+
+  @Option(
+      names = "--model",
+      required = true,
+      description = "A .gguf file, a model directory, hf:ORG/REPO[/FILE] or synth:PRESET.")
+  String model;
+
+  @Option(names = "--port", defaultValue = "0", description = "Port (0: any free port).")
+  int port;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on.")
+  String host;
+
+  @Option(names = "--id", description = "Instance id (default: worker-<random>).")
+  String id;
+
+  @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (0: the default).")
+  int kvBlocks;
+
+  @Option(names = "--max-batch", defaultValue = "32", description = "Requests run at once.")
+  int maxBatch;
+
+  @Option(
+      names = "--token-budget",
+      defaultValue = "512",
+      description = "Rows per forward pass (decode rows + prefill tokens).")
+  int tokenBudget;
+
+  @Option(names = "--max-queued", defaultValue = "64", description = "Queue bound (429 beyond).")
+  int maxQueued;
+
+  @Option(names = "--threads", defaultValue = "0", description = "Compute threads (0: all).")
+  int threads;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!role.toLowerCase(Locale.ROOT).equals("both")) {
+      throw new IllegalArgumentException(
+          "--role "
+              + role
+              + " is not available yet: split prefill/decode needs the kv-transfer handoff;"
+              + " use --role both");
+    }
+    String instanceId = id != null ? id : "worker-" + UUID.randomUUID().toString().substring(0, 8);
+    ComputePool pool = threads > 0 ? new ComputePool(threads) : ComputePool.ofAvailableProcessors();
+    LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
+    EngineOptions options =
+        kvBlocks > 0 ? EngineOptions.defaults().withKvBlocks(kvBlocks) : EngineOptions.defaults();
+    InferenceEngine engine = InferenceEngine.create(llama, options);
+    StepLoop loop =
+        new StepLoop(engine, new BatchScheduler.Options(tokenBudget, maxBatch, maxQueued));
+    Vertx vertx = Vertx.vertx();
+    WorkerServer server = new WorkerServer(vertx, llama, loop);
+    int actual = server.listen(host, port).await();
+    ObjectNode d = new ObjectMapper().createObjectNode();
+    d.put("id", instanceId);
+    d.put("role", "both");
+    d.put("endpoint", "http://" + host + ":" + actual);
+    d.put("model", model);
+    d.put("kv_blocks", engine.cache().totalBlocks());
+    d.put("block_size", engine.cache().layout().blockSize());
+    d.put("max_batch", maxBatch);
+    ControllerLink link = new ControllerLink(vertx, controller, d, loop);
+    link.start();
+    System.err.printf(
+        "duet worker %s (role both) on http://%s:%d, %d KV blocks; controller %s%n",
+        instanceId, host, actual, engine.cache().totalBlocks(), controller);
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  link.close();
+                  server.close();
+                  loop.close();
+                  vertx.close().await();
+                  engine.close();
+                  llama.close();
+                  pool.close();
+                  stop.countDown();
+                }));
+    stop.await();
+    return 0;
+  }
+}

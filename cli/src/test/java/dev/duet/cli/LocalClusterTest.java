@@ -1,0 +1,98 @@
+package dev.duet.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code duet local} as a user runs it: real child processes, a real request, a clean stop. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class LocalClusterTest {
+
+  @TempDir Path cache;
+
+  @Test
+  void localStartsAClusterThatAnswersAndLeavesNoChildBehind() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                ProcessHandle.current().info().command().orElseThrow(),
+                "--add-modules",
+                "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED",
+                "-Dduet.cache=" + cache,
+                "-cp",
+                System.getProperty("java.class.path"),
+                DuetCommand.class.getName(),
+                "local",
+                "--both",
+                "2",
+                "--model",
+                "synth:tiny",
+                "--threads",
+                "1",
+                "--port",
+                String.valueOf(port)));
+    Process local = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(local.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("Duet is serving")) {
+        // startup logs
+      }
+      assertThat(line).as("duet local reported ready").isNotNull().contains("2 workers");
+      Thread.ofVirtual()
+          .start(
+              () -> {
+                try {
+                  out.lines().forEach(l -> {});
+                } catch (java.io.UncheckedIOException closed) {
+                  // the process ended
+                }
+              });
+      HttpResponse<String> r =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                      .header("content-type", "application/json")
+                      .POST(
+                          HttpRequest.BodyPublishers.ofString(
+                              "{\"model\":\"tiny\",\"prompt\":\"Once\",\"max_tokens\":3,"
+                                  + "\"temperature\":0}"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonNode j = new ObjectMapper().readTree(r.body());
+      assertThat(j.at("/usage/completion_tokens").asInt()).isBetween(1, 3);
+    } finally {
+      List<ProcessHandle> kids = local.descendants().toList();
+      assertThat(kids).hasSizeGreaterThanOrEqualTo(3);
+      local.destroy(); // SIGTERM: the shutdown hook stops the children
+      assertThat(local.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      for (ProcessHandle k : kids) {
+        k.onExit().get(10, TimeUnit.SECONDS);
+        assertThat(k.isAlive()).isFalse();
+      }
+    }
+  }
+}

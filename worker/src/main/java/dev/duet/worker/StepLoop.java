@@ -106,8 +106,8 @@ public final class StepLoop implements AutoCloseable {
         Thread.currentThread().interrupt();
         return;
       } catch (RuntimeException e) {
-        LOG.error("step loop: a forward pass failed; cancelling the running requests", e);
-        scheduler.cancelAll();
+        LOG.error("step loop: a forward pass failed; failing the running requests", e);
+        scheduler.failAll();
       }
     }
   }

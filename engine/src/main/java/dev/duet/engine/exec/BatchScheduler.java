@@ -113,10 +113,17 @@ public final class BatchScheduler {
     return true;
   }
 
-  /** Cancels every queued and running request (e.g. after a failed forward pass). */
-  public void cancelAll() {
-    for (String id : List.copyOf(byId.keySet())) {
-      cancel(id);
+  /**
+   * Ends every queued and running request with {@code ERROR} (after a failed forward pass), frees
+   * their blocks and tells their listeners.
+   */
+  public void failAll() {
+    for (Generation g : List.copyOf(byId.values())) {
+      queue.remove(g);
+      prefilling.remove(g);
+      decoding.remove(g);
+      engine.fail(g);
+      remove(g).accept(new TokenEvent(g, -1, "", true));
     }
   }
 

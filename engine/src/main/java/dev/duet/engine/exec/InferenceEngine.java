@@ -232,6 +232,14 @@ public final class InferenceEngine implements AutoCloseable {
     release(g);
   }
 
+  /** Ends a generation because serving it failed ({@code ERROR}) and frees its blocks. */
+  public void fail(Generation g) {
+    if (!g.finished()) {
+      g.finish(dev.duet.engine.sampling.StopReason.ERROR);
+    }
+    release(g);
+  }
+
   /** Frees a generation's KV blocks. Idempotent. */
   public void release(Generation g) {
     g.kv().free();

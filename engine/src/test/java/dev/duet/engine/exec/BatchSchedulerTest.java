@@ -145,4 +145,23 @@ class BatchSchedulerTest {
           .hasMessageContaining("KV blocks");
     }
   }
+
+  @Test
+  void failingEveryRequestEndsThemWithErrorAndFreesTheirBlocks() {
+    try (InferenceEngine e =
+        InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(16))) {
+      BatchScheduler s = new BatchScheduler(e, new BatchScheduler.Options(8, 1, 4));
+      List<TokenEvent> events = new ArrayList<>();
+      SamplingParams p = SamplingParams.greedy(50).withIgnoreEos(true);
+      s.submit("a", new int[] {1, 2, 3}, p, events::add);
+      s.submit("b", new int[] {1, 2, 3}, p, events::add);
+      s.step();
+      s.failAll();
+      assertThat(
+              events.stream().filter(TokenEvent::finished).map(ev -> ev.generation().stopReason()))
+          .containsExactly(StopReason.ERROR, StopReason.ERROR);
+      assertThat(e.cache().usedBlocks()).isZero();
+      assertThat(s.hasWork()).isFalse();
+    }
+  }
 }

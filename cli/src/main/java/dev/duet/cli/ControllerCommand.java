@@ -2,6 +2,7 @@ package dev.duet.cli;
 
 import dev.duet.controller.ControllerServer;
 import dev.duet.controller.gateway.Gateway;
+import dev.duet.controller.gateway.GatewayMetrics;
 import dev.duet.controller.gateway.ServedModel;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
@@ -65,7 +66,8 @@ final class ControllerCommand implements Callable<Integer> {
             new Router(),
             new OpenAiResponses(Clock.systemUTC(), random),
             vertx.createHttpClient(),
-            random);
+            random,
+            new GatewayMetrics(registry));
     ControllerServer server = new ControllerServer(vertx, gateway, registry);
     int actual = server.listen(host, port).await();
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);

@@ -9,6 +9,7 @@ import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.tensor.ComputePool;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.StepLoop;
+import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
 import io.vertx.core.Vertx;
 import java.net.URI;
@@ -88,7 +89,8 @@ final class WorkerCommand implements Callable<Integer> {
     StepLoop loop =
         new StepLoop(engine, new BatchScheduler.Options(tokenBudget, maxBatch, maxQueued));
     Vertx vertx = Vertx.vertx();
-    WorkerServer server = new WorkerServer(vertx, llama, loop);
+    WorkerServer server =
+        new WorkerServer(vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()));
     int actual = server.listen(host, port).await();
     ObjectNode d = new ObjectMapper().createObjectNode();
     d.put("id", instanceId);

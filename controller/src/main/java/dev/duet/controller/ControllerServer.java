@@ -67,6 +67,10 @@ public final class ControllerServer implements AutoCloseable {
     try {
       if (path.equals("/health/live") || path.equals("/health/ready")) {
         req.response().putHeader("content-type", "application/json").end("{\"status\":\"ok\"}");
+      } else if (path.equals("/metrics")) {
+        req.response()
+            .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+            .end(gateway.metrics().scrape());
       } else if (path.equals("/v1/models") && req.method() == HttpMethod.GET) {
         gateway.models(req);
       } else if (path.equals("/v1/completions")) {

@@ -31,8 +31,9 @@ public final class StepLoop implements AutoCloseable {
    * @param running requests admitted
    * @param freeKvBlocks KV blocks free in the engine's pool
    * @param steps forward passes run so far
+   * @param tokens tokens generated so far
    */
-  public record Load(int queued, int running, int freeKvBlocks, long steps) {}
+  public record Load(int queued, int running, int freeKvBlocks, long steps, long tokens) {}
 
   private final InferenceEngine engine;
   private final BatchScheduler scheduler;
@@ -41,11 +42,12 @@ public final class StepLoop implements AutoCloseable {
   private volatile Load load;
   private volatile boolean closed;
   private long steps;
+  private long tokens;
 
   public StepLoop(InferenceEngine engine, BatchScheduler.Options options) {
     this.engine = engine;
     this.scheduler = new BatchScheduler(engine, options);
-    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0);
+    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0);
     this.thread = Thread.ofPlatform().name("duet-step-loop").daemon(true).unstarted(this::run);
     thread.start();
   }
@@ -60,7 +62,17 @@ public final class StepLoop implements AutoCloseable {
     command(
         () -> {
           try {
-            accepted.complete(scheduler.submit(id, prompt, params, listener));
+            accepted.complete(
+                scheduler.submit(
+                    id,
+                    prompt,
+                    params,
+                    ev -> {
+                      if (ev.token() >= 0) {
+                        tokens++;
+                      }
+                      listener.accept(ev);
+                    }));
           } catch (RuntimeException e) {
             accepted.completeExceptionally(e);
           }
@@ -101,7 +113,12 @@ public final class StepLoop implements AutoCloseable {
           steps++;
         }
         load =
-            new Load(scheduler.queued(), scheduler.running(), engine.cache().freeBlocks(), steps);
+            new Load(
+                scheduler.queued(),
+                scheduler.running(),
+                engine.cache().freeBlocks(),
+                steps,
+                tokens);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;

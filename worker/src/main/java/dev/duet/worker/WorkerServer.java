@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  *       bad body a 400, both as {@code {"error": {...}}}. Closing the connection cancels the
  *       request and frees its KV blocks.
  *   <li>{@code GET /internal/v1/load}: the step loop's {@link StepLoop.Load}.
+ *   <li>{@code GET /metrics}: Prometheus text ({@link WorkerMetrics}).
  *   <li>{@code GET /health/live}, {@code GET /health/ready}.
  * </ul>
  *
@@ -48,12 +49,14 @@ public final class WorkerServer implements AutoCloseable {
   private final Vertx vertx;
   private final LlamaModel model;
   private final StepLoop loop;
+  private final WorkerMetrics metrics;
   private HttpServer server;
 
-  public WorkerServer(Vertx vertx, LlamaModel model, StepLoop loop) {
+  public WorkerServer(Vertx vertx, LlamaModel model, StepLoop loop, WorkerMetrics metrics) {
     this.vertx = vertx;
     this.model = model;
     this.loop = loop;
+    this.metrics = metrics;
   }
 
   /** Starts listening on 127.0.0.1 (or {@code host}); {@code port} 0 picks a free port. */
@@ -74,6 +77,10 @@ public final class WorkerServer implements AutoCloseable {
     switch (path) {
       case "/health/live", "/health/ready" ->
           req.response().putHeader("content-type", "application/json").end("{\"status\":\"ok\"}");
+      case "/metrics" ->
+          req.response()
+              .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+              .end(metrics.scrape());
       case "/internal/v1/load" -> {
         StepLoop.Load l = loop.load();
         ObjectNode o = JSON.createObjectNode();
@@ -131,6 +138,7 @@ public final class WorkerServer implements AutoCloseable {
                   v -> {
                     if (last) {
                       done.set(true);
+                      metrics.finished(ev.generation().stopReason().openAiFinishReason());
                       resp.end(line);
                     } else {
                       resp.write(line);
@@ -143,9 +151,11 @@ public final class WorkerServer implements AutoCloseable {
                     v -> {
                       if (failure != null) {
                         done.set(true);
+                        metrics.refused("bad_request");
                         error(resp, 400, failure.getMessage());
                       } else if (!accepted) {
                         done.set(true);
+                        metrics.refused("queue_full");
                         error(resp, 429, "the worker's queue is full");
                       }
                     }));

@@ -64,7 +64,8 @@ class WorkerServerTest {
     engine = InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(64));
     loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 4));
     vertx = Vertx.vertx();
-    server = new WorkerServer(vertx, model, loop);
+    server =
+        new WorkerServer(vertx, model, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()));
     port = server.listen("127.0.0.1", 0).await();
   }
 
@@ -168,6 +169,15 @@ class WorkerServerTest {
         post("{\"id\":\"fine\",\"prompt\":\"hello\",\"params\":{\"max_tokens\":3}}");
     assertThat(ok.statusCode()).isEqualTo(200);
     assertThat(ok.body()).contains("\"finished\":true");
+    String metrics =
+        http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(metrics)
+        .contains("duet_worker_kv_blocks_free")
+        .contains("duet_worker_rejections_total{reason=\"bad_request\"}")
+        .containsPattern("duet_worker_requests_total\\{finish_reason=\"(length|stop)\"\\}");
   }
 
   @Test

@@ -54,6 +54,7 @@ public final class Gateway {
   private final OpenAiResponses responses;
   private final HttpClient client;
   private final RandomGenerator seeds;
+  private final GatewayMetrics metrics;
 
   public Gateway(
       ServedModel model,
@@ -61,13 +62,19 @@ public final class Gateway {
       Router router,
       OpenAiResponses responses,
       HttpClient client,
-      RandomGenerator seeds) {
+      RandomGenerator seeds,
+      GatewayMetrics metrics) {
+    this.metrics = metrics;
     this.model = model;
     this.registry = registry;
     this.router = router;
     this.responses = responses;
     this.client = client;
     this.seeds = seeds;
+  }
+
+  public GatewayMetrics metrics() {
+    return metrics;
   }
 
   /** {@code GET /v1/models}. */
@@ -86,6 +93,7 @@ public final class Gateway {
   /** {@code POST /v1/completions} and {@code POST /v1/chat/completions}. */
   public void complete(HttpServerRequest req, Kind kind, Buffer body) {
     HttpServerResponse resp = req.response();
+    long start = System.nanoTime();
     OpenAiRequest r;
     int[] prompt;
     SamplingParams params;
@@ -101,6 +109,7 @@ public final class Gateway {
       params = r.samplingParams(prompt.length, model.contextLength(), seeds.nextLong());
     } catch (ApiException e) {
       LOG.info("{} {}: {} {}", req.method(), req.path(), e.error().status(), e.getMessage());
+      metrics.outcome(String.valueOf(e.error().status()));
       error(resp, e.error());
       return;
     }
@@ -124,7 +133,7 @@ public final class Gateway {
     p.put("max_tokens", params.maxTokens());
     p.set("stop", JSON.valueToTree(params.stop()));
     p.put("ignore_eos", params.ignoreEos());
-    offer(req, r, id, Buffer.buffer(upstream.toString()), order, 0);
+    offer(req, r, id, Buffer.buffer(upstream.toString()), order, 0, start);
   }
 
   private void offer(
@@ -133,9 +142,12 @@ public final class Gateway {
       String id,
       Buffer upstream,
       List<InstanceView> order,
-      int next) {
+      int next,
+      long start) {
     HttpServerResponse resp = req.response();
     if (next >= order.size()) {
+      metrics.rejected();
+      metrics.outcome("503");
       resp.putHeader("retry-after", "1");
       error(
           resp,
@@ -170,7 +182,7 @@ public final class Gateway {
         .onSuccess(
             cresp -> {
               if (cresp.statusCode() == 429) {
-                cresp.body().onComplete(x -> offer(req, r, id, upstream, order, next + 1));
+                cresp.body().onComplete(x -> offer(req, r, id, upstream, order, next + 1, start));
               } else if (cresp.statusCode() != 200) {
                 cresp
                     .body()
@@ -190,18 +202,20 @@ public final class Gateway {
                                         + ": "
                                         + (b.succeeded() ? b.result().toString() : ""))));
               } else {
-                relay(resp, r, id, cresp);
+                relay(resp, r, id, cresp, start);
               }
             })
         .onFailure(
             e -> {
               LOG.warn("request {}: instance {} failed: {}", id, target.id(), e.toString());
-              offer(req, r, id, upstream, order, next + 1);
+              offer(req, r, id, upstream, order, next + 1, start);
             });
   }
 
-  private void relay(HttpServerResponse resp, OpenAiRequest r, String id, HttpClientResponse up) {
+  private void relay(
+      HttpServerResponse resp, OpenAiRequest r, String id, HttpClientResponse up, long start) {
     Kind kind = r.kind();
+    long[] firstToken = {0};
     StringBuilder text = new StringBuilder();
     boolean[] first = {true};
     if (r.stream()) {
@@ -223,6 +237,17 @@ public final class Gateway {
               String chunk = ev.path("text").asText("");
               boolean finished = ev.path("finished").asBoolean(false);
               String reason = finished ? ev.path("finish_reason").asText() : null;
+              if (firstToken[0] == 0) {
+                firstToken[0] = System.nanoTime();
+              }
+              if (finished) {
+                long now = System.nanoTime();
+                metrics.completed(
+                    firstToken[0] - start,
+                    now - start,
+                    ev.path("completion_tokens").asInt(),
+                    reason);
+              }
               if (r.stream()) {
                 if (!chunk.isEmpty() || first[0]) {
                   resp.write(

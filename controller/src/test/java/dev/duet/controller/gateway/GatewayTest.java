@@ -21,6 +21,7 @@ import dev.duet.engine.synth.SyntheticModel;
 import dev.duet.engine.tensor.ComputePool;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.StepLoop;
+import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
 import io.vertx.core.Vertx;
 import java.net.URI;
@@ -74,14 +75,17 @@ class GatewayTest {
             new Router(),
             new OpenAiResponses(Clock.systemUTC(), new SplittableRandom(1)),
             vertx.createHttpClient(),
-            new SplittableRandom(2));
+            new SplittableRandom(2),
+            new GatewayMetrics(registry));
     controller = new ControllerServer(vertx, gateway, registry);
     port = controller.listen("127.0.0.1", 0).await();
     for (int w = 0; w < 2; w++) {
       InferenceEngine engine =
           InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(64));
       StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
-      WorkerServer server = new WorkerServer(vertx, model, loop);
+      WorkerServer server =
+          new WorkerServer(
+              vertx, model, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()));
       int wport = server.listen("127.0.0.1", 0).await();
       ObjectNode d = JSON.createObjectNode();
       d.put("id", "w" + w);
@@ -195,5 +199,14 @@ class GatewayTest {
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(JSON.readTree(models.body()).at("/data/0/id").asText()).isEqualTo("qwen-tiny");
+    String metrics =
+        http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(metrics)
+        .contains("duet_request_ttft_seconds_bucket")
+        .contains("duet_requests_total{outcome=\"404\"}")
+        .contains("duet_instances_alive{role=\"both\"} 2.0");
   }
 }

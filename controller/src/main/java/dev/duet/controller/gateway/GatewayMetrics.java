@@ -1,0 +1,83 @@
+package dev.duet.controller.gateway;
+
+import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * The controller's Micrometer meters, scraped as Prometheus text at {@code /metrics}: time to first
+ * token, time per output token and end-to-end latency (histograms), requests by outcome,
+ * rejections, and live instances by role.
+ *
+ * <p>Threading: meters are thread-safe.
+ */
+public final class GatewayMetrics {
+
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Timer ttft;
+  private final Timer tpot;
+  private final Timer e2e;
+
+  public GatewayMetrics(InstanceRegistry instances) {
+    ttft = histogram("duet.request.ttft", "time to first token");
+    tpot = histogram("duet.request.tpot", "time per output token after the first");
+    e2e = histogram("duet.request.duration", "end-to-end request latency");
+    for (InstanceRole role : InstanceRole.values()) {
+      Gauge.builder(
+              "duet.instances.alive",
+              instances,
+              r -> r.alive().stream().filter(i -> i.descriptor().role() == role).count())
+          .description("live instances by role")
+          .tag("role", role.name().toLowerCase(Locale.ROOT))
+          .register(registry);
+    }
+  }
+
+  private Timer histogram(String name, String description) {
+    return Timer.builder(name)
+        .description(description)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(5))
+        .register(registry);
+  }
+
+  /** Records a finished request: its first-token and total times, and its output token count. */
+  public void completed(long ttftNanos, long totalNanos, int outputTokens, String finishReason) {
+    ttft.record(Duration.ofNanos(ttftNanos));
+    e2e.record(Duration.ofNanos(totalNanos));
+    if (outputTokens > 1) {
+      tpot.record(Duration.ofNanos((totalNanos - ttftNanos) / (outputTokens - 1)));
+    }
+    outcome(finishReason);
+  }
+
+  /** Counts a request by outcome: a finish reason, or an error kind (status). */
+  public void outcome(String outcome) {
+    Counter.builder("duet.requests")
+        .description("requests by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+  }
+
+  /** Counts a 503: no instance could take the request. */
+  public void rejected() {
+    Counter.builder("duet.rejections")
+        .description("requests every instance refused (503)")
+        .register(registry)
+        .increment();
+  }
+
+  /** The Prometheus text exposition. */
+  public String scrape() {
+    return registry.scrape();
+  }
+}

@@ -1,0 +1,64 @@
+package dev.duet.worker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * A worker's Micrometer meters, scraped as Prometheus text at {@code /metrics}: queue depth,
+ * running requests, KV blocks free and used, forward passes, tokens generated, and requests by
+ * finish reason.
+ *
+ * <p>Threading: meters are thread-safe; gauges read the step loop's latest {@link StepLoop.Load}.
+ */
+public final class WorkerMetrics {
+
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+  public WorkerMetrics(StepLoop loop, int totalKvBlocks) {
+    Gauge.builder("duet.worker.queued", loop, l -> l.load().queued())
+        .description("requests waiting for admission")
+        .register(registry);
+    Gauge.builder("duet.worker.running", loop, l -> l.load().running())
+        .description("requests prefilling or decoding")
+        .register(registry);
+    Gauge.builder("duet.worker.kv.blocks.free", loop, l -> l.load().freeKvBlocks())
+        .description("KV cache blocks not reserved")
+        .register(registry);
+    Gauge.builder("duet.worker.kv.blocks.used", loop, l -> totalKvBlocks - l.load().freeKvBlocks())
+        .description("KV cache blocks reserved by requests")
+        .register(registry);
+    FunctionCounter.builder("duet.worker.steps", loop, l -> l.load().steps())
+        .description("forward passes run")
+        .register(registry);
+    FunctionCounter.builder("duet.worker.tokens.generated", loop, l -> l.load().tokens())
+        .description("tokens sampled")
+        .register(registry);
+  }
+
+  /** Counts a finished request by its OpenAI finish reason (stop, length, abort, error). */
+  public void finished(String reason) {
+    Counter.builder("duet.worker.requests")
+        .description("requests finished, by finish reason")
+        .tag("finish_reason", reason)
+        .register(registry)
+        .increment();
+  }
+
+  /** Counts a request refused at once (full queue) or for bad input. */
+  public void refused(String why) {
+    Counter.builder("duet.worker.rejections")
+        .description("requests refused")
+        .tag("reason", why)
+        .register(registry)
+        .increment();
+  }
+
+  /** The Prometheus text exposition. */
+  public String scrape() {
+    return registry.scrape();
+  }
+}

@@ -12,6 +12,7 @@ import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -45,6 +46,15 @@ final class ControllerCommand implements Callable<Integer> {
       description = "The name clients put in \"model\" (default: the --model argument).")
   String name;
 
+  @Option(
+      names = "--ttft-budget-ms",
+      defaultValue = "10000",
+      description =
+          "Time to first token each instance is asked to meet; an instance that cannot start a"
+              + " prompt in time refuses it and the next one is tried (default: ${DEFAULT-VALUE};"
+              + " 0: none).")
+  long ttftBudgetMs;
+
   @Option(names = "--policy", description = "Policy file (not read yet: comes with the planner).")
   String policy;
 
@@ -67,7 +77,8 @@ final class ControllerCommand implements Callable<Integer> {
             new OpenAiResponses(Clock.systemUTC(), random),
             vertx.createHttpClient(),
             random,
-            new GatewayMetrics(registry));
+            new GatewayMetrics(registry),
+            Duration.ofMillis(ttftBudgetMs));
     ControllerServer server = new ControllerServer(vertx, gateway, registry);
     int actual = server.listen(host, port).await();
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);

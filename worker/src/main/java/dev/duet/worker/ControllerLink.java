@@ -66,7 +66,9 @@ public final class ControllerLink implements AutoCloseable {
     StepLoop.Load l = loop.load();
     ObjectNode body = JSON.createObjectNode();
     body.put("queued", l.queued());
-    body.put("queued_prompt_tokens", 0);
+    body.put("queued_prompt_tokens", l.pendingPromptTokens());
+    body.put("prefill_tokens_per_s", l.prefillTokensPerS());
+    body.put("decode_tokens_per_s", l.decodeTokensPerS());
     body.put("running", l.running());
     body.put("free_kv_blocks", l.freeKvBlocks());
     post("/internal/v1/instances/" + descriptor.path("id").asText() + "/heartbeat", body.toString())

@@ -32,8 +32,22 @@ public final class StepLoop implements AutoCloseable {
    * @param freeKvBlocks KV blocks free in the engine's pool
    * @param steps forward passes run so far
    * @param tokens tokens generated so far
+   * @param pendingPromptTokens prompt tokens queued or prefilling, not yet computed
+   * @param prefillTokensPerS measured prefill rate (moving average; 0 until measured)
+   * @param decodeTokensPerS measured decode rate (moving average; 0 until measured)
    */
-  public record Load(int queued, int running, int freeKvBlocks, long steps, long tokens) {}
+  public record Load(
+      int queued,
+      int running,
+      int freeKvBlocks,
+      long steps,
+      long tokens,
+      long pendingPromptTokens,
+      double prefillTokensPerS,
+      double decodeTokensPerS) {}
+
+  /** Weight of the newest step in the moving averages of the rates. */
+  private static final double EWMA = 0.2;
 
   private final InferenceEngine engine;
   private final BatchScheduler scheduler;
@@ -43,26 +57,41 @@ public final class StepLoop implements AutoCloseable {
   private volatile boolean closed;
   private long steps;
   private long tokens;
+  private double prefillRate;
+  private double decodeRate;
 
   public StepLoop(InferenceEngine engine, BatchScheduler.Options options) {
     this.engine = engine;
     this.scheduler = new BatchScheduler(engine, options);
-    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0);
+    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0);
     this.thread = Thread.ofPlatform().name("duet-step-loop").daemon(true).unstarted(this::run);
     thread.start();
   }
 
   /**
-   * Queues a request; completes with false when the scheduler's queue is full (the caller rejects),
-   * exceptionally for a bad request (e.g. a prompt longer than the context).
+   * Offers a request. Refuses it at once when the queue is full, or when {@code ttftBudgetNanos >
+   * 0} and the prefill backlog ahead of it (plus its own prompt) at the measured prefill rate would
+   * take longer than that; completes exceptionally for a bad request (e.g. a prompt longer than the
+   * context).
    */
-  public CompletableFuture<Boolean> submit(
-      String id, int[] prompt, SamplingParams params, Consumer<TokenEvent> listener) {
-    CompletableFuture<Boolean> accepted = new CompletableFuture<>();
+  public CompletableFuture<Admission> submit(
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      long ttftBudgetNanos,
+      Consumer<TokenEvent> listener) {
+    CompletableFuture<Admission> accepted = new CompletableFuture<>();
     command(
         () -> {
           try {
-            accepted.complete(
+            if (ttftBudgetNanos > 0 && prefillRate > 0) {
+              double waitS = (scheduler.pendingPromptTokens() + prompt.length) / prefillRate;
+              if (waitS * 1e9 > ttftBudgetNanos) {
+                accepted.complete(Admission.TTFT_BUDGET);
+                return;
+              }
+            }
+            boolean queued =
                 scheduler.submit(
                     id,
                     prompt,
@@ -72,7 +101,8 @@ public final class StepLoop implements AutoCloseable {
                         tokens++;
                       }
                       listener.accept(ev);
-                    }));
+                    });
+            accepted.complete(queued ? Admission.ACCEPTED : Admission.QUEUE_FULL);
           } catch (RuntimeException e) {
             accepted.completeExceptionally(e);
           }
@@ -109,8 +139,10 @@ public final class StepLoop implements AutoCloseable {
           c.run();
           c = commands.poll();
         }
+        long t0 = System.nanoTime();
         if (scheduler.step()) {
           steps++;
+          measure(System.nanoTime() - t0);
         }
         load =
             new Load(
@@ -118,7 +150,10 @@ public final class StepLoop implements AutoCloseable {
                 scheduler.running(),
                 engine.cache().freeBlocks(),
                 steps,
-                tokens);
+                tokens,
+                scheduler.pendingPromptTokens(),
+                prefillRate,
+                decodeRate);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -126,6 +161,24 @@ public final class StepLoop implements AutoCloseable {
         LOG.error("step loop: a forward pass failed; failing the running requests", e);
         scheduler.failAll();
       }
+    }
+  }
+
+  /**
+   * Updates the rate estimates from one step: a step's time is split between its prefill tokens and
+   * decode rows in proportion to their counts (one forward pass serves both).
+   */
+  private void measure(long nanos) {
+    int p = scheduler.lastPrefillTokens();
+    int d = scheduler.lastDecodeRows();
+    double seconds = nanos / 1e9;
+    if (p > 0) {
+      double rate = p / (seconds * p / (p + d));
+      prefillRate = prefillRate == 0 ? rate : (1 - EWMA) * prefillRate + EWMA * rate;
+    }
+    if (d > 0) {
+      double rate = d / (seconds * d / (p + d));
+      decodeRate = decodeRate == 0 ? rate : (1 - EWMA) * decodeRate + EWMA * rate;
     }
   }
 

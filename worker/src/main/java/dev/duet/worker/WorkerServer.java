@@ -25,11 +25,12 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code POST /internal/v1/generate}: {@code {"id", "prompt_ids" | "prompt", "params":
- *       {temperature, top_k, top_p, seed, max_tokens, stop, ignore_eos}}}; answers a stream of
- *       newline-delimited JSON events, one per token ({@code {"token", "text"}}) and a last one
- *       with {@code finished}, {@code finish_reason} and the token counts. A full queue is a 429, a
- *       bad body a 400, both as {@code {"error": {...}}}. Closing the connection cancels the
- *       request and frees its KV blocks.
+ *       {temperature, top_k, top_p, seed, max_tokens, stop, ignore_eos}, "ttft_budget_ms"}};
+ *       answers a stream of newline-delimited JSON events, one per token ({@code {"token",
+ *       "text"}}) and a last one with {@code finished}, {@code finish_reason} and the token counts.
+ *       A full queue, or a backlog that would make the first token miss {@code ttft_budget_ms}, is
+ *       a 429, a bad body a 400, both as {@code {"error": {...}}}. Closing the connection cancels
+ *       the request and frees its KV blocks.
  *   <li>{@code GET /internal/v1/load}: the step loop's {@link StepLoop.Load}.
  *   <li>{@code GET /metrics}: Prometheus text ({@link WorkerMetrics}).
  *   <li>{@code GET /health/live}, {@code GET /health/ready}.
@@ -88,6 +89,9 @@ public final class WorkerServer implements AutoCloseable {
         o.put("running", l.running());
         o.put("free_kv_blocks", l.freeKvBlocks());
         o.put("steps", l.steps());
+        o.put("pending_prompt_tokens", l.pendingPromptTokens());
+        o.put("prefill_tokens_per_s", l.prefillTokensPerS());
+        o.put("decode_tokens_per_s", l.decodeTokensPerS());
         req.response().putHeader("content-type", "application/json").end(o.toString());
       }
       case "/internal/v1/generate" -> {
@@ -131,6 +135,7 @@ public final class WorkerServer implements AutoCloseable {
             r.id(),
             r.prompt(),
             r.params(),
+            r.ttftBudgetNanos(),
             ev -> {
               String line = event(ev, r.prompt().length).toString() + "\n";
               boolean last = ev.finished();
@@ -153,10 +158,14 @@ public final class WorkerServer implements AutoCloseable {
                         done.set(true);
                         metrics.refused("bad_request");
                         error(resp, 400, failure.getMessage());
-                      } else if (!accepted) {
+                      } else if (accepted == Admission.QUEUE_FULL) {
                         done.set(true);
                         metrics.refused("queue_full");
                         error(resp, 429, "the worker's queue is full");
+                      } else if (accepted == Admission.TTFT_BUDGET) {
+                        done.set(true);
+                        metrics.refused("ttft_budget");
+                        error(resp, 429, "the first token would miss the TTFT budget here");
                       }
                     }));
   }
@@ -187,7 +196,7 @@ public final class WorkerServer implements AutoCloseable {
   }
 
   /** A parsed generate request. */
-  record Request(String id, int[] prompt, SamplingParams params) {
+  record Request(String id, int[] prompt, SamplingParams params, long ttftBudgetNanos) {
 
     static Request parse(JsonNode root, LlamaModel model) {
       if (root == null || !root.isObject()) {
@@ -228,7 +237,8 @@ public final class WorkerServer implements AutoCloseable {
               p.path("max_tokens").asInt(16),
               stop,
               p.path("ignore_eos").asBoolean(false));
-      return new Request(id, prompt, params);
+      long budget = (long) (root.path("ttft_budget_ms").asDouble(0) * 1e6);
+      return new Request(id, prompt, params, budget);
     }
   }
 

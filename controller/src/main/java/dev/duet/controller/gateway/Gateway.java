@@ -24,6 +24,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.parsetools.RecordParser;
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -55,7 +56,12 @@ public final class Gateway {
   private final HttpClient client;
   private final RandomGenerator seeds;
   private final GatewayMetrics metrics;
+  private final Duration ttftBudget;
 
+  /**
+   * @param ttftBudget the time to first token each instance is asked to meet: one that cannot start
+   *     the prompt in time refuses it (zero: no budget)
+   */
   public Gateway(
       ServedModel model,
       InstanceRegistry registry,
@@ -63,8 +69,10 @@ public final class Gateway {
       OpenAiResponses responses,
       HttpClient client,
       RandomGenerator seeds,
-      GatewayMetrics metrics) {
+      GatewayMetrics metrics,
+      Duration ttftBudget) {
     this.metrics = metrics;
+    this.ttftBudget = ttftBudget;
     this.model = model;
     this.registry = registry;
     this.router = router;
@@ -124,6 +132,7 @@ public final class Gateway {
             .toList();
     String id = responses.newId(kind);
     ObjectNode upstream = JSON.createObjectNode().put("id", id);
+    upstream.put("ttft_budget_ms", ttftBudget.toNanos() / 1e6);
     upstream.set("prompt_ids", JSON.valueToTree(prompt));
     ObjectNode p = upstream.putObject("params");
     p.put("temperature", params.temperature());

@@ -76,7 +76,8 @@ class GatewayTest {
             new OpenAiResponses(Clock.systemUTC(), new SplittableRandom(1)),
             vertx.createHttpClient(),
             new SplittableRandom(2),
-            new GatewayMetrics(registry));
+            new GatewayMetrics(registry),
+            java.time.Duration.ZERO);
     controller = new ControllerServer(vertx, gateway, registry);
     port = controller.listen("127.0.0.1", 0).await();
     for (int w = 0; w < 2; w++) {

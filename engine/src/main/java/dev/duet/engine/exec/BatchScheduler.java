@@ -62,6 +62,8 @@ public final class BatchScheduler {
   private final List<Generation> decoding = new ArrayList<>();
   private final Map<Generation, Consumer<TokenEvent>> listeners = new IdentityHashMap<>();
   private final Map<String, Generation> byId = new LinkedHashMap<>();
+  private int lastPrefillTokens;
+  private int lastDecodeRows;
 
   public BatchScheduler(InferenceEngine engine, Options options) {
     this.engine = Objects.requireNonNull(engine, "engine");
@@ -137,6 +139,28 @@ public final class BatchScheduler {
     return queue.size();
   }
 
+  /** Prompt tokens not yet prefilled, of queued and prefilling requests: the prefill backlog. */
+  public long pendingPromptTokens() {
+    long n = 0;
+    for (Generation g : queue) {
+      n += g.promptLength() - g.prefilled();
+    }
+    for (Generation g : prefilling) {
+      n += g.promptLength() - g.prefilled();
+    }
+    return n;
+  }
+
+  /** Prompt tokens the last {@link #step()} prefilled. */
+  public int lastPrefillTokens() {
+    return lastPrefillTokens;
+  }
+
+  /** Decode rows the last {@link #step()} ran. */
+  public int lastDecodeRows() {
+    return lastDecodeRows;
+  }
+
   /** Requests admitted: prefilling or decoding. */
   public int running() {
     return prefilling.size() + decoding.size();
@@ -160,6 +184,8 @@ public final class BatchScheduler {
       chunks.put(g, n);
       budget -= n;
     }
+    lastDecodeRows = decodes.size();
+    lastPrefillTokens = chunks.values().stream().mapToInt(Integer::intValue).sum();
     if (decodes.isEmpty() && chunks.isEmpty()) {
       return false;
     }

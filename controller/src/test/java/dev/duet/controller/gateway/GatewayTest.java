@@ -57,6 +57,7 @@ class GatewayTest {
   static ControllerServer controller;
   static int port;
   static final List<AutoCloseable> closers = new ArrayList<>();
+  static final List<InferenceEngine> engines = new ArrayList<>();
   static final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
@@ -100,6 +101,7 @@ class GatewayTest {
           new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
       link.start();
       closers.addAll(List.of(link, server, loop, engine));
+      engines.add(engine);
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < 2 && System.nanoTime() < deadline) {
@@ -209,5 +211,38 @@ class GatewayTest {
         .contains("duet_request_ttft_seconds_bucket")
         .contains("duet_requests_total{outcome=\"404\"}")
         .contains("duet_instances_alive{role=\"both\"} 2.0");
+  }
+
+  @Test
+  void aClientThatHangsUpMidStreamFreesTheKvOnTheWorker() throws Exception {
+    String body =
+        "{\"model\":\"qwen-tiny\",\"prompt\":\"the\",\"max_tokens\":200,\"stream\":true,"
+            + "\"ignore_eos\":true}";
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      s.getOutputStream()
+          .write(
+              ("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      + "Content-Length: "
+                      + body.length()
+                      + "\r\n\r\n"
+                      + body)
+                  .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      java.io.BufferedReader in =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(
+                  s.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+      String line;
+      while ((line = in.readLine()) != null && !line.startsWith("data: {")) {
+        // headers and chunk sizes, until the first event
+      }
+      assertThat(line).startsWith("data: {");
+      assertThat(engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum()).isPositive();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum() > 0
+        && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum()).isZero();
   }
 }

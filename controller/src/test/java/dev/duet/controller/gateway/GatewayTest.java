@@ -245,4 +245,55 @@ class GatewayTest {
     }
     assertThat(engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum()).isZero();
   }
+
+  @Test
+  void theOfficialOpenAiClientParsesAnswersAndStreams() {
+    com.openai.client.OpenAIClient client =
+        com.openai.client.okhttp.OpenAIOkHttpClient.builder()
+            .baseUrl("http://127.0.0.1:" + port + "/v1")
+            .apiKey("not-needed")
+            .build();
+    try {
+      com.openai.models.completions.Completion c =
+          client
+              .completions()
+              .create(
+                  com.openai.models.completions.CompletionCreateParams.builder()
+                      .model("qwen-tiny")
+                      .prompt("the cat sat")
+                      .maxTokens(4)
+                      .temperature(0.0)
+                      .build());
+      assertThat(c.id()).startsWith("cmpl-");
+      assertThat(c.usage()).hasValueSatisfying(u -> assertThat(u.completionTokens()).isEqualTo(4));
+      c.validate();
+
+      com.openai.models.chat.completions.ChatCompletionCreateParams chat =
+          com.openai.models.chat.completions.ChatCompletionCreateParams.builder()
+              .model("qwen-tiny")
+              .addSystemMessage("Be brief.")
+              .addUserMessage("hi")
+              .maxCompletionTokens(3)
+              .seed(5)
+              .build();
+      com.openai.models.chat.completions.ChatCompletion cc =
+          client.chat().completions().create(chat);
+      cc.validate();
+      String whole = cc.choices().get(0).message().content().orElse("");
+      StringBuilder streamed = new StringBuilder();
+      try (com.openai.core.http.StreamResponse<
+              com.openai.models.chat.completions.ChatCompletionChunk>
+          stream = client.chat().completions().createStreaming(chat)) {
+        stream.stream()
+            .forEach(
+                chunk -> {
+                  chunk.validate();
+                  chunk.choices().forEach(ch -> ch.delta().content().ifPresent(streamed::append));
+                });
+      }
+      assertThat(streamed.toString()).as("same seed, same text").isEqualTo(whole);
+    } finally {
+      client.close();
+    }
+  }
 }

@@ -175,10 +175,12 @@ public final class Gateway {
             .setPort(uri.getPort())
             .setURI("/internal/v1/generate")
             .putHeader("content-type", "application/json");
+    long[] routing = {0}; // nanos from arrival to the upstream send
     client
         .request(opts)
         .compose(
             creq -> {
+              routing[0] = System.nanoTime() - start;
               resp.closeHandler(
                   v -> {
                     if (!resp.ended()) {
@@ -211,7 +213,7 @@ public final class Gateway {
                                         + ": "
                                         + (b.succeeded() ? b.result().toString() : ""))));
               } else {
-                relay(resp, r, id, cresp, start);
+                relay(resp, r, id, cresp, start, routing[0]);
               }
             })
         .onFailure(
@@ -222,7 +224,12 @@ public final class Gateway {
   }
 
   private void relay(
-      HttpServerResponse resp, OpenAiRequest r, String id, HttpClientResponse up, long start) {
+      HttpServerResponse resp,
+      OpenAiRequest r,
+      String id,
+      HttpClientResponse up,
+      long start,
+      long routingNanos) {
     Kind kind = r.kind();
     long[] firstToken = {0};
     StringBuilder text = new StringBuilder();
@@ -246,7 +253,8 @@ public final class Gateway {
               String chunk = ev.path("text").asText("");
               boolean finished = ev.path("finished").asBoolean(false);
               String reason = finished ? ev.path("finish_reason").asText() : null;
-              if (firstToken[0] == 0) {
+              boolean isFirst = firstToken[0] == 0;
+              if (isFirst) {
                 firstToken[0] = System.nanoTime();
               }
               if (finished) {
@@ -273,8 +281,14 @@ public final class Gateway {
                   }
                   resp.end(OpenAiResponses.DONE);
                 }
+                if (isFirst) {
+                  metrics.overhead(routingNanos + System.nanoTime() - firstToken[0]);
+                }
               } else {
                 text.append(chunk);
+                if (isFirst) {
+                  metrics.overhead(routingNanos + System.nanoTime() - firstToken[0]);
+                }
                 if (finished) {
                   resp.putHeader("content-type", "application/json")
                       .end(

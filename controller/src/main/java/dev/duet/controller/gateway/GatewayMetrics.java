@@ -24,11 +24,22 @@ public final class GatewayMetrics {
   private final Timer ttft;
   private final Timer tpot;
   private final Timer e2e;
+  private final Timer overhead;
 
   public GatewayMetrics(InstanceRegistry instances) {
     ttft = histogram("duet.request.ttft", "time to first token");
     tpot = histogram("duet.request.tpot", "time per output token after the first");
     e2e = histogram("duet.request.duration", "end-to-end request latency");
+    overhead =
+        Timer.builder("duet.gateway.overhead")
+            .description(
+                "time the controller adds: validation, tokenization and routing before the"
+                    + " request goes upstream, plus relaying the first token")
+            .publishPercentiles(0.5, 0.99)
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofNanos(10_000))
+            .maximumExpectedValue(Duration.ofSeconds(1))
+            .register(registry);
     for (InstanceRole role : InstanceRole.values()) {
       Gauge.builder(
               "duet.instances.alive",
@@ -57,6 +68,11 @@ public final class GatewayMetrics {
       tpot.record(Duration.ofNanos((totalNanos - ttftNanos) / (outputTokens - 1)));
     }
     outcome(finishReason);
+  }
+
+  /** Records the controller's own share of a request's latency. */
+  public void overhead(long nanos) {
+    overhead.record(Duration.ofNanos(nanos));
   }
 
   /** Counts a request by outcome: a finish reason, or an error kind (status). */

@@ -1,0 +1,90 @@
+package dev.duet.cli.load;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * Request shapes for load generation: prompt and output lengths drawn from a trace's empirical
+ * distribution (the Azure LLM inference traces' {@code ContextTokens,GeneratedTokens} columns) or
+ * from a synthetic uniform range, capped to fit the served model's context.
+ *
+ * <p>Immutable; sampling takes the caller's random generator.
+ */
+public final class Workload {
+
+  /**
+   * One request's shape.
+   *
+   * @param promptTokens prompt length in tokens
+   * @param outputTokens tokens to generate
+   */
+  public record Shape(int promptTokens, int outputTokens) {}
+
+  private final String name;
+  private final List<Shape> shapes;
+
+  private Workload(String name, List<Shape> shapes) {
+    if (shapes.isEmpty()) {
+      throw new IllegalArgumentException("workload " + name + " has no requests");
+    }
+    this.name = name;
+    this.shapes = List.copyOf(shapes);
+  }
+
+  /** Prompts of 32–256 tokens and outputs of 16–128, uniform. */
+  public static Workload synthetic() {
+    List<Shape> s = new ArrayList<>();
+    for (int p = 32; p <= 256; p += 8) {
+      for (int o = 16; o <= 128; o += 8) {
+        s.add(new Shape(p, o));
+      }
+    }
+    return new Workload("synthetic", s);
+  }
+
+  /** The rows of an Azure trace CSV ({@code TIMESTAMP,ContextTokens,GeneratedTokens}). */
+  public static Workload trace(String name, Path csv) {
+    try {
+      List<String> lines = Files.readAllLines(csv);
+      List<Shape> s = new ArrayList<>(lines.size());
+      for (int i = 1; i < lines.size(); i++) {
+        String[] f = lines.get(i).split(",");
+        if (f.length < 3) {
+          throw new IllegalArgumentException(csv + ":" + (i + 1) + ": expected 3 columns");
+        }
+        int prompt = Integer.parseInt(f[1].trim());
+        int output = Integer.parseInt(f[2].trim());
+        if (prompt > 0 && output > 0) {
+          s.add(new Shape(prompt, output));
+        }
+      }
+      return new Workload(name, s);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read trace " + csv + ": " + e.getMessage(), e);
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int size() {
+    return shapes.size();
+  }
+
+  /**
+   * A random shape, capped to a context of {@code context} tokens: the prompt to at most half of
+   * it, the output to what is left.
+   */
+  public Shape sample(RandomGenerator random, int context) {
+    Shape s = shapes.get(random.nextInt(shapes.size()));
+    int prompt = Math.max(1, Math.min(s.promptTokens(), context / 2));
+    int output = Math.max(1, Math.min(s.outputTokens(), context - prompt - 1));
+    return new Shape(prompt, output);
+  }
+}

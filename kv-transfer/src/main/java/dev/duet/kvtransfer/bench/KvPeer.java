@@ -1,0 +1,148 @@
+package dev.duet.kvtransfer.bench;
+
+import dev.duet.kvtransfer.KvRegion;
+import dev.duet.kvtransfer.KvTransferConfig;
+import dev.duet.kvtransfer.KvTransferNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
+
+/**
+ * The receiving process of {@code duet bench kv} and of the multi-process tests: starts a {@link
+ * KvTransferNode}, allocates and registers one region, and talks line by line.
+ *
+ * <p>Arguments: {@code --region-bytes N} (required), {@code --secret S}, {@code --sink} (also open
+ * a plain socket that swallows length-prefixed blasts, the raw-socket baseline), {@code
+ * --print-notify} (print each notification), {@code --notify-crc B} (with each printed
+ * notification, the CRC32C of the region's bytes {@code [(tag & 0xffffffff) * B, +B)}).
+ *
+ * <p>Prints {@code endpoint <endpoint>}, {@code region <handle>}, optionally {@code sink <port>},
+ * then {@code ready}. Reads commands: {@code crc} (CRC32C of the region), {@code files} (number of
+ * shm files the node owns), {@code exit}. Threading: main thread reads commands; notifications
+ * print from the node's channel threads, each line whole.
+ */
+public final class KvPeer {
+  private KvPeer() {}
+
+  public static void main(String[] args) throws Exception {
+    long regionBytes = 0;
+    String secret = null;
+    boolean sink = false;
+    boolean printNotify = false;
+    long notifyCrc = 0;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--region-bytes" -> regionBytes = Long.parseLong(args[++i]);
+        case "--secret" -> secret = args[++i];
+        case "--sink" -> sink = true;
+        case "--print-notify" -> printNotify = true;
+        case "--notify-crc" -> {
+          printNotify = true;
+          notifyCrc = Long.parseLong(args[++i]);
+        }
+        default -> throw new IllegalArgumentException("unknown KvPeer argument " + args[i]);
+      }
+    }
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    KvTransferConfig config = KvTransferConfig.defaults().withSecret(secret).withName("kv-peer");
+    try (KvTransferNode node = KvTransferNode.start(config, new SimpleMeterRegistry())) {
+      MemorySegment memory = node.allocate(regionBytes);
+      KvRegion region = node.register(memory);
+      if (printNotify) {
+        long slot = notifyCrc;
+        node.onNotify(
+            (writer, tag) -> {
+              String line = "notify " + writer + " " + tag;
+              if (slot > 0) {
+                line += " " + crc(memory.asSlice((tag & 0xffffffffL) * slot, slot));
+              }
+              synchronized (out) {
+                out.println(line);
+              }
+            });
+      }
+      synchronized (out) {
+        out.println("endpoint " + node.endpoint().encode());
+        out.println("region " + region.encode());
+        if (sink) {
+          out.println("sink " + startSink());
+        }
+        out.println("ready");
+      }
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      for (String line; (line = in.readLine()) != null; ) {
+        String reply =
+            switch (line.trim()) {
+              case "crc" -> "crc " + crc(memory);
+              case "files" -> "files " + node.shmFiles().size();
+              case "exit" -> null;
+              default -> "error unknown command " + line;
+            };
+        if (reply == null) {
+          break;
+        }
+        synchronized (out) {
+          out.println(reply);
+        }
+      }
+    }
+    out.println("bye");
+  }
+
+  static String crc(MemorySegment m) {
+    CRC32C c = new CRC32C();
+    c.update(m.asByteBuffer());
+    return Long.toHexString(c.getValue());
+  }
+
+  /** A plain NIO socket that reads {@code long n} then n bytes, and answers one byte. */
+  private static int startSink() throws IOException {
+    ServerSocketChannel server = ServerSocketChannel.open();
+    server.bind(new InetSocketAddress("127.0.0.1", 0));
+    Thread.ofPlatform()
+        .daemon()
+        .name("kv-peer-sink")
+        .start(
+            () -> {
+              ByteBuffer buf = ByteBuffer.allocateDirect(4 << 20);
+              ByteBuffer len = ByteBuffer.allocate(8);
+              while (true) {
+                try (SocketChannel ch = server.accept()) {
+                  while (true) {
+                    len.clear();
+                    while (len.hasRemaining()) {
+                      if (ch.read(len) < 0) {
+                        throw new IOException("sink: sender closed");
+                      }
+                    }
+                    long left = len.flip().getLong();
+                    while (left > 0) {
+                      buf.clear().limit((int) Math.min(buf.capacity(), left));
+                      int n = ch.read(buf);
+                      if (n < 0) {
+                        throw new IOException("sink: sender closed mid-blast");
+                      }
+                      left -= n;
+                    }
+                    ch.write(ByteBuffer.wrap(new byte[] {1}));
+                  }
+                } catch (IOException e) {
+                  if (!server.isOpen()) {
+                    return;
+                  }
+                }
+              }
+            });
+    return ((InetSocketAddress) server.getLocalAddress()).getPort();
+  }
+}

@@ -1,0 +1,354 @@
+package dev.duet.kvtransfer.wire;
+
+import dev.duet.kvtransfer.KvEndpoint;
+import dev.duet.kvtransfer.KvRegion;
+import dev.duet.kvtransfer.KvTransferConfig;
+import dev.duet.kvtransfer.KvTransferException;
+import dev.duet.kvtransfer.KvTransferException.Reason;
+import dev.duet.kvtransfer.TransferChannel;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A {@link TransferChannel} over one TCP socket to a peer's {@link ChannelServer}: tcp sends WRITE
+ * frames with the payload (gathering header and native memory in one syscall); with a {@link
+ * RegionMapper} (shm) the sender copies into the peer's mapped region and sends only a SHM_WRITE
+ * frame, falling back to WRITE frames for regions it cannot map.
+ *
+ * <p>Threading: callers enqueue operations from any thread (blocking only while 1024 are queued). A
+ * sender thread performs them in order, holding at most {@code maxBytesInFlight} unacknowledged
+ * payload bytes; a reader thread matches replies to operations and completes their futures. When
+ * the socket fails, every unfinished future fails at once with {@link Reason#PEER_FAILED} naming
+ * the peer, both threads end and the mappings are closed.
+ */
+public final class SocketTransferChannel implements TransferChannel {
+  private final KvEndpoint peer;
+  private final String transport;
+  private final SocketChannel ch;
+  private final RegionMapper mapper;
+  private final KvTransferConfig config;
+  private final TransferMetrics metrics;
+  private final BlockingQueue<Op> queue = new LinkedBlockingQueue<>(1024);
+  private final Map<Long, Ticket> pending = new ConcurrentHashMap<>();
+  private final Semaphore inFlight;
+  private final AtomicLong ids = new AtomicLong(1);
+  private final Thread sender;
+  private final Thread reader;
+  private volatile KvTransferException failure;
+
+  /** Takes over {@code ch}, already handshaken. */
+  public SocketTransferChannel(
+      KvEndpoint peer,
+      String transport,
+      SocketChannel ch,
+      RegionMapper mapper,
+      KvTransferConfig config,
+      TransferMetrics metrics) {
+    this.peer = peer;
+    this.transport = transport;
+    this.ch = ch;
+    this.mapper = mapper;
+    this.config = config;
+    this.metrics = metrics;
+    this.inFlight = new Semaphore((int) config.maxBytesInFlight());
+    String name = transport + "-" + peer.address();
+    this.reader = Thread.ofPlatform().daemon().name("duet-kv-recv-" + name).start(this::readLoop);
+    this.sender = Thread.ofPlatform().daemon().name("duet-kv-send-" + name).start(this::sendLoop);
+  }
+
+  @Override
+  public CompletableFuture<Void> write(
+      List<MemorySegment> local, KvRegion remote, long[] remoteOffsets) {
+    WritePlan plan = WritePlan.of(local, remote, remoteOffsets);
+    return enqueue(new Op(plan, remote, 0), "write of " + plan.bytes() + " bytes to " + remote);
+  }
+
+  @Override
+  public CompletableFuture<Void> notify(long tag) {
+    return enqueue(new Op(null, null, tag), "notify " + tag);
+  }
+
+  private CompletableFuture<Void> enqueue(Op op, String what) {
+    CompletableFuture.delayedExecutor(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
+        .execute(
+            () ->
+                op.future.completeExceptionally(
+                    new KvTransferException(
+                        Reason.TIMEOUT,
+                        what
+                            + " to kv peer "
+                            + peer.address()
+                            + " timed out after "
+                            + config.timeout())));
+    op.future.whenComplete((v, e) -> record(op, e));
+    try {
+      KvTransferException f = failure;
+      if (f != null || !queue.offer(op, config.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+        op.future.completeExceptionally(f != null ? f : closed());
+      } else if (failure != null) {
+        op.future.completeExceptionally(failure);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      op.future.completeExceptionally(
+          new KvTransferException(Reason.CANCELLED, what + " interrupted"));
+    }
+    return op.future;
+  }
+
+  private void record(Op op, Throwable e) {
+    if (op.plan == null) {
+      return;
+    }
+    if (e == null) {
+      metrics.completed(transport, "writer", op.plan.bytes(), System.nanoTime() - op.startNanos);
+    } else {
+      Reason r = e instanceof KvTransferException k ? k.reason() : Reason.CANCELLED;
+      metrics.failed(transport, "writer", r);
+    }
+  }
+
+  private void sendLoop() {
+    ByteBuffer header = Wire.buffer(Wire.REQUEST_BYTES);
+    try {
+      while (failure == null) {
+        Op op = queue.take();
+        if (op.future.isDone()) {
+          continue;
+        }
+        try {
+          if (op.plan == null) {
+            long id = ids.getAndIncrement();
+            pending.put(id, new Ticket(op, 0, null));
+            Wire.putRequest(header, Wire.NOTIFY, id, 0, 0, op.tag, 0);
+            Wire.writeFully(ch, header);
+          } else {
+            send(op, header);
+          }
+        } catch (KvTransferException e) {
+          op.future.completeExceptionally(e);
+        }
+      }
+    } catch (InterruptedException e) {
+      // closing
+    } catch (IOException e) {
+      fail(peerFailure(e));
+    } finally {
+      if (mapper != null) {
+        mapper.close();
+      }
+    }
+  }
+
+  private void send(Op op, ByteBuffer header) throws IOException, InterruptedException {
+    KvRegion region = op.region;
+    MemorySegment mapped = mapper == null ? null : mapper.map(region, this::locate);
+    int chunk = config.chunkBytes();
+    op.remaining.set(op.plan.chunks(chunk));
+    if (op.plan.runs().isEmpty()) {
+      op.future.complete(null);
+      return;
+    }
+    for (WritePlan.Run run : op.plan.runs()) {
+      for (long done = 0; done < run.length(); done += chunk) {
+        if (op.future.isDone()) {
+          return;
+        }
+        int len = (int) Math.min(chunk, run.length() - done);
+        long remoteOffset = run.remoteOffset() + done;
+        long id = ids.getAndIncrement();
+        if (mapped != null) {
+          if (remoteOffset + len > mapped.byteSize()) {
+            throw new KvTransferException(
+                Reason.OUT_OF_BOUNDS,
+                "write of "
+                    + len
+                    + " bytes at offset "
+                    + remoteOffset
+                    + " is outside region "
+                    + region.id()
+                    + " of "
+                    + mapped.byteSize()
+                    + " bytes (kv peer "
+                    + peer.address()
+                    + ")");
+          }
+          MemorySegment.copy(run.local(), done, mapped, remoteOffset, len);
+          pending.put(id, new Ticket(op, 0, null));
+          Wire.putRequest(
+              header, Wire.SHM_WRITE, id, region.id(), region.accessKey(), remoteOffset, len);
+          Wire.writeFully(ch, header);
+        } else {
+          while (!inFlight.tryAcquire(len, 50, TimeUnit.MILLISECONDS)) {
+            if (failure != null || op.future.isDone()) {
+              return;
+            }
+          }
+          pending.put(id, new Ticket(op, len, null));
+          Wire.putRequest(
+              header, Wire.WRITE, id, region.id(), region.accessKey(), remoteOffset, len);
+          ByteBuffer payload = run.local().asSlice(done, len).asByteBuffer();
+          Wire.writeFully(ch, new ByteBuffer[] {header, payload});
+        }
+      }
+    }
+  }
+
+  /** Runs on the sender thread: asks the peer where {@code region} lives and waits for it. */
+  private RegionMapper.Location locate(KvRegion region) throws IOException {
+    CompletableFuture<RegionMapper.Location> where = new CompletableFuture<>();
+    long id = ids.getAndIncrement();
+    pending.put(id, new Ticket(null, 0, where));
+    ByteBuffer header = Wire.buffer(Wire.REQUEST_BYTES);
+    Wire.putRequest(header, Wire.MAP, id, region.id(), region.accessKey(), 0, 0);
+    Wire.writeFully(ch, header);
+    try {
+      return where.get(config.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof KvTransferException k) {
+        throw k;
+      }
+      throw new IOException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+      throw new KvTransferException(
+          Reason.TIMEOUT, "kv peer " + peer.address() + " did not answer where region is", e);
+    }
+  }
+
+  private void readLoop() {
+    ByteBuffer head = Wire.buffer(Wire.REPLY_BYTES);
+    try {
+      while (true) {
+        head.clear();
+        Wire.readFully(ch, head);
+        int type = head.getInt(0);
+        int code = head.getInt(4);
+        long id = head.getLong(8);
+        long value = head.getLong(16);
+        long value2 = head.getLong(24);
+        String text = Wire.readText(ch, head.getInt(32));
+        Ticket t = pending.remove(id);
+        if (t == null) {
+          continue;
+        }
+        inFlight.release(t.permits);
+        switch (type) {
+          case Wire.ACK -> {
+            if (t.op != null && t.op.remaining.decrementAndGet() <= 0) {
+              t.op.future.complete(null);
+            }
+          }
+          case Wire.MAPPED -> t.where.complete(new RegionMapper.Location(value, value2, text));
+          case Wire.ERR -> {
+            var e =
+                new KvTransferException(
+                    Reason.ofCode(code), text + " (kv peer " + peer.address() + ")");
+            if (t.op != null) {
+              t.op.future.completeExceptionally(e);
+            } else {
+              t.where.completeExceptionally(e);
+            }
+          }
+          default -> throw new IOException("unknown reply type " + type);
+        }
+      }
+    } catch (IOException e) {
+      fail(peerFailure(e));
+    }
+  }
+
+  private KvTransferException peerFailure(IOException e) {
+    if (failure != null) {
+      return failure;
+    }
+    return new KvTransferException(
+        Reason.PEER_FAILED,
+        "kv peer " + peer.address() + " (" + peer.hostId() + ") failed: " + e.getMessage(),
+        e);
+  }
+
+  private KvTransferException closed() {
+    return new KvTransferException(
+        Reason.CLOSED, "channel to kv peer " + peer.address() + " is closed");
+  }
+
+  private synchronized void fail(KvTransferException e) {
+    if (failure == null) {
+      failure = e;
+    }
+    try {
+      ch.close();
+    } catch (IOException ignored) {
+      // already failing
+    }
+    sender.interrupt();
+    for (Ticket t : pending.values()) {
+      if (t.op != null) {
+        t.op.future.completeExceptionally(failure);
+      } else {
+        t.where.completeExceptionally(failure);
+      }
+    }
+    pending.clear();
+    for (Op op; (op = queue.poll()) != null; ) {
+      op.future.completeExceptionally(failure);
+    }
+  }
+
+  @Override
+  public String transport() {
+    return transport;
+  }
+
+  @Override
+  public KvEndpoint peer() {
+    return peer;
+  }
+
+  /** Whether the sender and reader threads are still running. */
+  public boolean active() {
+    return sender.isAlive() || reader.isAlive();
+  }
+
+  @Override
+  public void close() {
+    fail(closed());
+    try {
+      sender.join(2000);
+      reader.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** One queued operation: a write (plan != null) or a notify. */
+  private static final class Op {
+    final WritePlan plan;
+    final KvRegion region;
+    final long tag;
+    final long startNanos = System.nanoTime();
+    final java.util.concurrent.atomic.AtomicInteger remaining =
+        new java.util.concurrent.atomic.AtomicInteger(1);
+    final CompletableFuture<Void> future = new CompletableFuture<>();
+
+    Op(WritePlan plan, KvRegion region, long tag) {
+      this.plan = plan;
+      this.region = region;
+      this.tag = tag;
+    }
+  }
+
+  /** An unanswered request: the op it belongs to, its payload bytes, or a MAP's answer. */
+  private record Ticket(Op op, int permits, CompletableFuture<RegionMapper.Location> where) {}
+}

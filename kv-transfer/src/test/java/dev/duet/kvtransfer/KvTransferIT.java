@@ -197,6 +197,11 @@ class KvTransferIT {
       assertThatThrownBy(() -> ch.write(src, good, REGION - 100))
           .isInstanceOf(KvTransferException.class)
           .hasMessageContaining("does not fit region " + good.id());
+      try (Arena confined = Arena.ofConfined()) {
+        assertThatThrownBy(() -> ch.write(confined.allocate(16), good, 0))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("shared or global arena");
+      }
       // the channel still works after rejections
       ch.notify(1).get(10, TimeUnit.SECONDS);
     }

@@ -1,5 +1,6 @@
 package dev.duet.kvtransfer.bench;
 
+import dev.duet.kvtransfer.KvEndpoint;
 import dev.duet.kvtransfer.KvRegion;
 import dev.duet.kvtransfer.KvTransferConfig;
 import dev.duet.kvtransfer.KvTransferNode;
@@ -20,10 +21,14 @@ import java.util.zip.CRC32C;
  * The receiving process of {@code duet bench kv} and of the multi-process tests: starts a {@link
  * KvTransferNode}, allocates and registers one region, and talks line by line.
  *
- * <p>Arguments: {@code --region-bytes N} (required), {@code --secret S}, {@code --sink} (also open
- * a plain socket that swallows length-prefixed blasts, the raw-socket baseline), {@code
- * --print-notify} (print each notification), {@code --notify-crc B} (with each printed
- * notification, the CRC32C of the region's bytes {@code [(tag & 0xffffffff) * B, +B)}).
+ * <p>Arguments: {@code --region-bytes N} (required), {@code --shm-dir D}, {@code --transport
+ * auto|tcp|shm}, {@code --secret S}, {@code --sink} (also open a plain socket that swallows
+ * length-prefixed blasts, the raw-socket baseline), {@code --print-notify} (print each
+ * notification), {@code --notify-crc B} (with each printed notification, the CRC32C of the region's
+ * bytes {@code [(tag & 0xffffffff) * B, +B)}).
+ *
+ * <p>With {@code --blast ENDPOINT REGION} it is a writer instead: it writes into that region until
+ * killed, and prints {@code blasting} after its first completed write.
  *
  * <p>Prints {@code endpoint <endpoint>}, {@code region <handle>}, optionally {@code sink <port>},
  * then {@code ready}. Reads commands: {@code crc} (CRC32C of the region), {@code files} (number of
@@ -39,6 +44,10 @@ public final class KvPeer {
     boolean sink = false;
     boolean printNotify = false;
     long notifyCrc = 0;
+    String shmDir = null;
+    String blastTo = null;
+    String blastRegion = null;
+    KvTransferConfig.Mode mode = KvTransferConfig.Mode.AUTO;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--region-bytes" -> regionBytes = Long.parseLong(args[++i]);
@@ -49,11 +58,25 @@ public final class KvPeer {
           printNotify = true;
           notifyCrc = Long.parseLong(args[++i]);
         }
+        case "--shm-dir" -> shmDir = args[++i];
+        case "--transport" -> mode = KvTransferConfig.Mode.valueOf(args[++i].toUpperCase());
+        case "--blast" -> {
+          blastTo = args[++i];
+          blastRegion = args[++i];
+        }
         default -> throw new IllegalArgumentException("unknown KvPeer argument " + args[i]);
       }
     }
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    KvTransferConfig config = KvTransferConfig.defaults().withSecret(secret).withName("kv-peer");
+    KvTransferConfig config =
+        KvTransferConfig.defaults().withSecret(secret).withName("kv-peer").withTransport(mode);
+    if (shmDir != null) {
+      config = config.withShmDir(java.nio.file.Path.of(shmDir));
+    }
+    if (blastTo != null) {
+      blast(config, KvEndpoint.decode(blastTo), KvRegion.decode(blastRegion), out);
+      return;
+    }
     try (KvTransferNode node = KvTransferNode.start(config, new SimpleMeterRegistry())) {
       MemorySegment memory = node.allocate(regionBytes);
       KvRegion region = node.register(memory);
@@ -97,6 +120,23 @@ public final class KvPeer {
       }
     }
     out.println("bye");
+  }
+
+  /** Writer mode: writes 4 MiB chunks round the region until killed; prints "blasting" once. */
+  private static void blast(
+      KvTransferConfig config, KvEndpoint to, KvRegion region, PrintStream out) throws Exception {
+    try (KvTransferNode node = KvTransferNode.start(config, new SimpleMeterRegistry());
+        var ch = node.connect(to);
+        var arena = java.lang.foreign.Arena.ofShared()) {
+      long chunk = Math.min(4 << 20, region.length());
+      MemorySegment src = arena.allocate(chunk).fill((byte) 0x5a);
+      for (long i = 0; ; i++) {
+        ch.write(src, region, (i * chunk) % (region.length() - chunk + 1)).get();
+        if (i == 0) {
+          out.println("blasting");
+        }
+      }
+    }
   }
 
   static String crc(MemorySegment m) {

@@ -45,7 +45,7 @@ public final class PeerProcess implements AutoCloseable {
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     PeerProcess peer = new PeerProcess(p);
     try {
-      for (String line; !(line = peer.reply(30)).equals("ready"); ) {
+      for (String line; !(line = peer.reply(30)).equals("ready") && !line.equals("blasting"); ) {
         String[] kv = line.split(" ", 2);
         switch (kv[0]) {
           case "endpoint" -> peer.endpoint = KvEndpoint.decode(kv[1]);

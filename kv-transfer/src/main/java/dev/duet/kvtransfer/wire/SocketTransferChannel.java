@@ -70,6 +70,14 @@ public final class SocketTransferChannel implements TransferChannel {
   @Override
   public CompletableFuture<Void> write(
       List<MemorySegment> local, KvRegion remote, long[] remoteOffsets) {
+    for (int i = 0; i < local.size(); i++) {
+      if (!local.get(i).isAccessibleBy(sender)) {
+        throw new IllegalArgumentException(
+            "local slice "
+                + i
+                + " is confined to another thread; KV memory must come from a shared or global arena");
+      }
+    }
     WritePlan plan = WritePlan.of(local, remote, remoteOffsets);
     return enqueue(new Op(plan, remote, 0), "write of " + plan.bytes() + " bytes to " + remote);
   }
@@ -138,6 +146,10 @@ public final class SocketTransferChannel implements TransferChannel {
           }
         } catch (KvTransferException e) {
           op.future.completeExceptionally(e);
+        } catch (RuntimeException e) {
+          op.future.completeExceptionally(
+              new KvTransferException(
+                  Reason.PROTOCOL, "write to kv peer " + peer.address() + " failed: " + e, e));
         }
       }
     } catch (InterruptedException e) {

@@ -160,6 +160,37 @@ class KvPeerFailureIT {
   }
 
   @Test
+  void aPeerThatStopsAnsweringFailsTheWriteWithATimeoutNamingIt() throws Exception {
+    PeerProcess peer = PeerProcess.start(List.of("--region-bytes", "65536"));
+    KvTransferConfig config =
+        KvTransferConfig.defaults().withTransport(Mode.TCP).withTimeout(Duration.ofMillis(500));
+    try (KvTransferNode node = KvTransferNode.start(config, new SimpleMeterRegistry());
+        TransferChannel ch = node.connect(peer.endpoint());
+        Arena arena = Arena.ofShared()) {
+      signal("STOP", peer.pid());
+      try {
+        assertThat(ch.write(arena.allocate(4096), peer.region(), 0))
+            .failsWithin(Duration.ofSeconds(5))
+            .withThrowableThat()
+            .havingCause()
+            .isInstanceOf(KvTransferException.class)
+            .withMessageContaining("timed out after PT0.5S")
+            .withMessageContaining(peer.endpoint().address());
+      } finally {
+        signal("CONT", peer.pid());
+      }
+      ch.notify(1).get(10, TimeUnit.SECONDS);
+    } finally {
+      peer.close();
+    }
+  }
+
+  static void signal(String sig, long pid) throws Exception {
+    assertThat(new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).start().waitFor())
+        .isZero();
+  }
+
+  @Test
   void aNormalShutdownLeavesNoShmFilesBehind() throws Exception {
     PeerProcess peer =
         PeerProcess.start(List.of("--region-bytes", "65536", "--shm-dir", shmDir.toString()));

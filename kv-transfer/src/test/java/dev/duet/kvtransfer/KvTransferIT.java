@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.duet.kvtransfer.KvTransferConfig.Mode;
 import dev.duet.kvtransfer.bench.PeerProcess;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -58,13 +59,17 @@ class KvTransferIT {
   }
 
   static KvTransferNode writer(Mode mode, String secret, String name) {
+    return writer(mode, secret, name, new SimpleMeterRegistry());
+  }
+
+  static KvTransferNode writer(Mode mode, String secret, String name, MeterRegistry registry) {
     return KvTransferNode.start(
         KvTransferConfig.defaults()
             .withTransport(mode)
             .withSecret(secret)
             .withName(name + "-" + mode)
             .withFlow(1 << 20, 64 << 10),
-        new SimpleMeterRegistry());
+        registry);
   }
 
   static String crc(MemorySegment m) {
@@ -88,7 +93,8 @@ class KvTransferIT {
   void randomScatterListsLandExactlyWhereTheyWereSent(Mode mode) throws Exception {
     Random rnd = new Random(42 + mode.ordinal());
     MemorySegment mirror = random(REGION, rnd.nextLong());
-    try (KvTransferNode node = writer(mode, SECRET, "writer");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (KvTransferNode node = writer(mode, SECRET, "writer", registry);
         TransferChannel ch = node.connect(peer.endpoint())) {
       assertThat(ch.transport()).isEqualTo(mode.name().toLowerCase());
       List<CompletableFuture<Void>> writes = new ArrayList<>();
@@ -118,6 +124,24 @@ class KvTransferIT {
       CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
     }
     assertThat(peer.command("crc")).isEqualTo(crc(mirror));
+    String transport = mode.name().toLowerCase();
+    assertThat(
+            registry
+                .get("duet.kv.transfer.transfers")
+                .tags("transport", transport, "side", "writer")
+                .counter()
+                .count())
+        .isEqualTo(21);
+    assertThat(
+            registry
+                .get("duet.kv.transfer.bytes")
+                .tags("transport", transport, "side", "writer")
+                .counter()
+                .count())
+        .isGreaterThan(REGION);
+    assertThat(
+            registry.get("duet.kv.transfer.duration").tags("transport", transport).timer().count())
+        .isEqualTo(21);
   }
 
   @ParameterizedTest
@@ -176,6 +200,40 @@ class KvTransferIT {
   }
 
   static final long SLOT = 16 << 10;
+
+  @org.junit.jupiter.api.Test
+  void autoPicksShmForAPeerOnThisHostAndTcpCanBeForced() throws Exception {
+    try (KvTransferNode node = writer(Mode.AUTO, SECRET, "auto");
+        TransferChannel ch = node.connect(peer.endpoint())) {
+      assertThat(ch.transport()).isEqualTo("shm");
+    }
+    try (KvTransferNode forced = writer(Mode.TCP, SECRET, "forced");
+        KvTransferNode auto = writer(Mode.AUTO, SECRET, "auto")) {
+      assertThat(forced.transportFor(peer.endpoint()).name()).isEqualTo("tcp");
+      KvEndpoint elsewhere = new KvEndpoint("127.0.0.1", peer.endpoint().port(), "other-host");
+      assertThat(auto.transportFor(elsewhere).name()).isEqualTo("tcp");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Mode.class,
+      names = {"TCP", "SHM"})
+  void aCancelledWriteStopsAndTheChannelCarriesOn(Mode mode) throws Exception {
+    MemorySegment big = random(REGION, 3);
+    try (KvTransferNode node = writer(mode, SECRET, "cancel");
+        TransferChannel ch = node.connect(peer.endpoint())) {
+      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        writes.add(ch.write(big, peer.region(), 0));
+      }
+      writes.getLast().cancel(true);
+      ch.notify(99).get(10, TimeUnit.SECONDS);
+      assertThat(writes.getLast()).isCancelled();
+      assertThat(writes.getFirst()).isCompleted();
+    }
+    peer.notifications().clear();
+  }
 
   @ParameterizedTest
   @EnumSource(

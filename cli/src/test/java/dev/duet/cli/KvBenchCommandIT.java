@@ -34,6 +34,7 @@ class KvBenchCommandIT {
     JsonNode root = new ObjectMapper().readTree(out.toString());
     assertThat(root.get("memcpy_gbps").asDouble()).isPositive();
     assertThat(root.get("socket_gbps").asDouble()).isPositive();
+    assertThat(root.get("socket_region_gbps").asDouble()).isPositive();
     assertThat(root.get("cases")).hasSize(8);
     JsonNode first = root.get("cases").get(0);
     assertThat(first.get("transport").asText()).isEqualTo("tcp");

@@ -97,7 +97,7 @@ public final class KvPeer {
         out.println("endpoint " + node.endpoint().encode());
         out.println("region " + region.encode());
         if (sink) {
-          out.println("sink " + startSink());
+          out.println("sink " + startSink(memory));
         }
         out.println("ready");
       }
@@ -145,8 +145,12 @@ public final class KvPeer {
     return Long.toHexString(c.getValue());
   }
 
-  /** A plain NIO socket that reads {@code long n} then n bytes, and answers one byte. */
-  private static int startSink() throws IOException {
+  /**
+   * A plain NIO socket that reads {@code long n} then |n| bytes, and answers one byte: into one
+   * reused 4 MiB buffer when n > 0, into {@code memory} from its start (the same destination the
+   * transports write to) when n < 0.
+   */
+  private static int startSink(MemorySegment memory) throws IOException {
     ServerSocketChannel server = ServerSocketChannel.open();
     server.bind(new InetSocketAddress("127.0.0.1", 0));
     Thread.ofPlatform()
@@ -165,10 +169,19 @@ public final class KvPeer {
                         throw new IOException("sink: sender closed");
                       }
                     }
-                    long left = len.flip().getLong();
+                    long n0 = len.flip().getLong();
+                    boolean intoMemory = n0 < 0;
+                    long left = Math.abs(n0);
+                    long at = 0;
                     while (left > 0) {
-                      buf.clear().limit((int) Math.min(buf.capacity(), left));
-                      int n = ch.read(buf);
+                      int piece = (int) Math.min(buf.capacity(), left);
+                      ByteBuffer into = buf.clear().limit(piece);
+                      if (intoMemory) {
+                        at = at + piece > memory.byteSize() ? 0 : at;
+                        into = memory.asSlice(at, piece).asByteBuffer();
+                      }
+                      int n = ch.read(into);
+                      at += n;
                       if (n < 0) {
                         throw new IOException("sink: sender closed mid-blast");
                       }

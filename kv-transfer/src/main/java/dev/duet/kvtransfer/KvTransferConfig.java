@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param maxBytesInFlight bytes a channel may have sent but not yet acknowledged (backpressure)
  * @param chunkBytes the largest single write frame; coalesced runs are split into chunks this big
  * @param timeout how long one write or notify may take before its future fails
+ * @param peerSilence how long a channel with unanswered requests waits for any reply before it
+ *     declares the peer dead (catches a vanished host that sends no reset)
  * @param shmDir the shared-memory directory for shm-backed regions
  */
 public record KvTransferConfig(
@@ -27,6 +29,7 @@ public record KvTransferConfig(
     long maxBytesInFlight,
     int chunkBytes,
     Duration timeout,
+    Duration peerSilence,
     Path shmDir) {
 
   /** Transport selection. */
@@ -68,9 +71,15 @@ public record KvTransferConfig(
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("timeout must be positive, got " + timeout);
     }
+    if (peerSilence == null || peerSilence.toMillis() < 100) {
+      throw new IllegalArgumentException("peerSilence must be at least 100 ms, got " + peerSilence);
+    }
   }
 
-  /** Loopback, a free port, AUTO, no secret, 64 MiB in flight, 4 MiB chunks, 30 s, /dev/shm. */
+  /**
+   * Loopback, a free port, AUTO, no secret, 64 MiB in flight, 4 MiB chunks, 30 s timeout, 5 s peer
+   * silence, /dev/shm.
+   */
   public static KvTransferConfig defaults() {
     return new KvTransferConfig(
         "127.0.0.1",
@@ -81,12 +90,22 @@ public record KvTransferConfig(
         64L << 20,
         4 << 20,
         Duration.ofSeconds(30),
+        Duration.ofSeconds(5),
         Path.of("/dev/shm"));
   }
 
   public KvTransferConfig withTransport(Mode m) {
     return new KvTransferConfig(
-        bindHost, port, name, m, secret, maxBytesInFlight, chunkBytes, timeout, shmDir);
+        bindHost,
+        port,
+        name,
+        m,
+        secret,
+        maxBytesInFlight,
+        chunkBytes,
+        timeout,
+        peerSilence,
+        shmDir);
   }
 
   public KvTransferConfig withSecret(String s) {
@@ -99,26 +118,68 @@ public record KvTransferConfig(
         maxBytesInFlight,
         chunkBytes,
         timeout,
+        peerSilence,
         shmDir);
   }
 
   public KvTransferConfig withName(String n) {
     return new KvTransferConfig(
-        bindHost, port, n, transport, secret, maxBytesInFlight, chunkBytes, timeout, shmDir);
+        bindHost,
+        port,
+        n,
+        transport,
+        secret,
+        maxBytesInFlight,
+        chunkBytes,
+        timeout,
+        peerSilence,
+        shmDir);
   }
 
   public KvTransferConfig withTimeout(Duration t) {
     return new KvTransferConfig(
-        bindHost, port, name, transport, secret, maxBytesInFlight, chunkBytes, t, shmDir);
+        bindHost,
+        port,
+        name,
+        transport,
+        secret,
+        maxBytesInFlight,
+        chunkBytes,
+        t,
+        peerSilence,
+        shmDir);
+  }
+
+  public KvTransferConfig withPeerSilence(Duration d) {
+    return new KvTransferConfig(
+        bindHost, port, name, transport, secret, maxBytesInFlight, chunkBytes, timeout, d, shmDir);
   }
 
   public KvTransferConfig withShmDir(Path dir) {
     return new KvTransferConfig(
-        bindHost, port, name, transport, secret, maxBytesInFlight, chunkBytes, timeout, dir);
+        bindHost,
+        port,
+        name,
+        transport,
+        secret,
+        maxBytesInFlight,
+        chunkBytes,
+        timeout,
+        peerSilence,
+        dir);
   }
 
   public KvTransferConfig withFlow(long bytesInFlight, int chunk) {
     return new KvTransferConfig(
-        bindHost, port, name, transport, secret, bytesInFlight, chunk, timeout, shmDir);
+        bindHost,
+        port,
+        name,
+        transport,
+        secret,
+        bytesInFlight,
+        chunk,
+        timeout,
+        peerSilence,
+        shmDir);
   }
 }

@@ -54,6 +54,8 @@ class KvHandlesTest {
     assertThatThrownBy(() -> d.withFlow(2L << 30, 4 << 20)).hasMessageContaining("1 GiB");
     assertThatThrownBy(() -> d.withTimeout(Duration.ZERO)).hasMessageContaining("timeout");
     assertThatThrownBy(() -> d.withName(" ")).hasMessageContaining("name");
+    assertThatThrownBy(() -> d.withPeerSilence(Duration.ofMillis(5)))
+        .hasMessageContaining("peerSilence must be at least 100 ms, got PT0.005S");
   }
 
   @Test

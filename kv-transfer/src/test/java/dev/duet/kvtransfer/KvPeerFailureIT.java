@@ -185,6 +185,35 @@ class KvPeerFailureIT {
     }
   }
 
+  @Test
+  void aPeerSilentForTooLongIsDeclaredDeadAndTheChannelFailsFast() throws Exception {
+    PeerProcess peer = PeerProcess.start(List.of("--region-bytes", "65536"));
+    KvTransferConfig config =
+        KvTransferConfig.defaults().withTransport(Mode.TCP).withPeerSilence(Duration.ofMillis(300));
+    try (KvTransferNode node = KvTransferNode.start(config, new SimpleMeterRegistry());
+        TransferChannel ch = node.connect(peer.endpoint());
+        Arena arena = Arena.ofShared()) {
+      ch.notify(0).get(10, TimeUnit.SECONDS);
+      signal("STOP", peer.pid());
+      try {
+        long t0 = System.nanoTime();
+        assertThat(ch.write(arena.allocate(4096), peer.region(), 0))
+            .failsWithin(Duration.ofSeconds(5))
+            .withThrowableThat()
+            .havingCause()
+            .isInstanceOf(KvTransferException.class)
+            .withMessageContaining("sent nothing for PT0.3S")
+            .withMessageContaining(peer.endpoint().address());
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
+        await().atMost(Duration.ofSeconds(2)).until(() -> kvThreads().isEmpty());
+      } finally {
+        signal("CONT", peer.pid());
+      }
+    } finally {
+      peer.close();
+    }
+  }
+
   static void signal(String sig, long pid) throws Exception {
     assertThat(new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).start().waitFor())
         .isZero();

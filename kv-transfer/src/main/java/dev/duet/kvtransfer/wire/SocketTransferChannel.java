@@ -47,6 +47,9 @@ public final class SocketTransferChannel implements TransferChannel {
   private final Thread reader;
   private volatile KvTransferException failure;
 
+  // System.nanoTime() of the last reply, or of the moment a request was sent into a quiet channel.
+  private volatile long lastHeard = System.nanoTime();
+
   /** Takes over {@code ch}, already handshaken. */
   public SocketTransferChannel(
       KvEndpoint peer,
@@ -65,6 +68,45 @@ public final class SocketTransferChannel implements TransferChannel {
     String name = transport + "-" + peer.address();
     this.reader = Thread.ofPlatform().daemon().name("duet-kv-recv-" + name).start(this::readLoop);
     this.sender = Thread.ofPlatform().daemon().name("duet-kv-send-" + name).start(this::sendLoop);
+    Thread.ofVirtual().name("duet-kv-watch-" + name).start(this::watch);
+  }
+
+  /**
+   * Declares the peer dead when requests are outstanding and it has sent nothing for {@code
+   * peerSilence}: a host that vanishes sends no reset, and TCP alone would wait minutes.
+   */
+  private void watch() {
+    long silence = config.peerSilence().toNanos();
+    long tick = Math.max(10, config.peerSilence().toMillis() / 4);
+    try {
+      while (failure == null) {
+        Thread.sleep(tick);
+        if (!pending.isEmpty() && System.nanoTime() - lastHeard > silence) {
+          fail(
+              new KvTransferException(
+                  Reason.PEER_FAILED,
+                  "kv peer "
+                      + peer.address()
+                      + " ("
+                      + peer.hostId()
+                      + ") sent nothing for "
+                      + config.peerSilence()
+                      + " with "
+                      + pending.size()
+                      + " requests outstanding"));
+        }
+      }
+    } catch (InterruptedException e) {
+      // closing
+    }
+  }
+
+  /** Registers an unanswered request; a request into a quiet channel restarts the silence clock. */
+  private void await(long id, Ticket t) {
+    if (pending.isEmpty()) {
+      lastHeard = System.nanoTime();
+    }
+    pending.put(id, t);
   }
 
   @Override
@@ -138,7 +180,7 @@ public final class SocketTransferChannel implements TransferChannel {
         try {
           if (op.plan == null) {
             long id = ids.getAndIncrement();
-            pending.put(id, new Ticket(op, 0, null));
+            await(id, new Ticket(op, 0, null));
             Wire.putRequest(header, Wire.NOTIFY, id, 0, 0, op.tag, 0);
             Wire.writeFully(ch, header);
           } else {
@@ -197,7 +239,7 @@ public final class SocketTransferChannel implements TransferChannel {
                     + ")");
           }
           MemorySegment.copy(run.local(), done, mapped, remoteOffset, len);
-          pending.put(id, new Ticket(op, 0, null));
+          await(id, new Ticket(op, 0, null));
           Wire.putRequest(
               header, Wire.SHM_WRITE, id, region.id(), region.accessKey(), remoteOffset, len);
           Wire.writeFully(ch, header);
@@ -207,7 +249,7 @@ public final class SocketTransferChannel implements TransferChannel {
               return;
             }
           }
-          pending.put(id, new Ticket(op, len, null));
+          await(id, new Ticket(op, len, null));
           Wire.putRequest(
               header, Wire.WRITE, id, region.id(), region.accessKey(), remoteOffset, len);
           ByteBuffer payload = run.local().asSlice(done, len).asByteBuffer();
@@ -221,7 +263,7 @@ public final class SocketTransferChannel implements TransferChannel {
   private RegionMapper.Location locate(KvRegion region) throws IOException {
     CompletableFuture<RegionMapper.Location> where = new CompletableFuture<>();
     long id = ids.getAndIncrement();
-    pending.put(id, new Ticket(null, 0, where));
+    await(id, new Ticket(null, 0, where));
     ByteBuffer header = Wire.buffer(Wire.REQUEST_BYTES);
     Wire.putRequest(header, Wire.MAP, id, region.id(), region.accessKey(), 0, 0);
     Wire.writeFully(ch, header);
@@ -250,6 +292,7 @@ public final class SocketTransferChannel implements TransferChannel {
         long value = head.getLong(16);
         long value2 = head.getLong(24);
         String text = Wire.readText(ch, head.getInt(32));
+        lastHeard = System.nanoTime();
         Ticket t = pending.remove(id);
         if (t == null) {
           continue;

@@ -39,8 +39,8 @@ public final class SocketTransferChannel implements TransferChannel {
   private final RegionMapper mapper;
   private final KvTransferConfig config;
   private final TransferMetrics metrics;
-  private final BlockingQueue<Op> queue = new LinkedBlockingQueue<>(1024);
-  private final Map<Long, Ticket> pending = new ConcurrentHashMap<>();
+  private final BlockingQueue<ChannelOp> queue = new LinkedBlockingQueue<>(1024);
+  private final Map<Long, ChannelOp.Ticket> pending = new ConcurrentHashMap<>();
   private final Semaphore inFlight;
   private final AtomicLong ids = new AtomicLong(1);
   private final Thread sender;
@@ -102,7 +102,7 @@ public final class SocketTransferChannel implements TransferChannel {
   }
 
   /** Registers an unanswered request; a request into a quiet channel restarts the silence clock. */
-  private void await(long id, Ticket t) {
+  private void await(long id, ChannelOp.Ticket t) {
     if (pending.isEmpty()) {
       lastHeard = System.nanoTime();
     }
@@ -121,15 +121,16 @@ public final class SocketTransferChannel implements TransferChannel {
       }
     }
     WritePlan plan = WritePlan.of(local, remote, remoteOffsets);
-    return enqueue(new Op(plan, remote, 0), "write of " + plan.bytes() + " bytes to " + remote);
+    return enqueue(
+        new ChannelOp(plan, remote, 0), "write of " + plan.bytes() + " bytes to " + remote);
   }
 
   @Override
   public CompletableFuture<Void> notify(long tag) {
-    return enqueue(new Op(null, null, tag), "notify " + tag);
+    return enqueue(new ChannelOp(null, null, tag), "notify " + tag);
   }
 
-  private CompletableFuture<Void> enqueue(Op op, String what) {
+  private CompletableFuture<Void> enqueue(ChannelOp op, String what) {
     CompletableFuture.delayedExecutor(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
         .execute(
             () ->
@@ -157,7 +158,7 @@ public final class SocketTransferChannel implements TransferChannel {
     return op.future;
   }
 
-  private void record(Op op, Throwable e) {
+  private void record(ChannelOp op, Throwable e) {
     if (op.plan == null) {
       return;
     }
@@ -173,14 +174,14 @@ public final class SocketTransferChannel implements TransferChannel {
     ByteBuffer header = Wire.buffer(Wire.REQUEST_BYTES);
     try {
       while (failure == null) {
-        Op op = queue.take();
+        ChannelOp op = queue.take();
         if (op.future.isDone()) {
           continue;
         }
         try {
           if (op.plan == null) {
             long id = ids.getAndIncrement();
-            await(id, new Ticket(op, 0, null));
+            await(id, new ChannelOp.Ticket(op, 0, null));
             Wire.putRequest(header, Wire.NOTIFY, id, 0, 0, op.tag, 0);
             Wire.writeFully(ch, header);
           } else {
@@ -205,57 +206,86 @@ public final class SocketTransferChannel implements TransferChannel {
     }
   }
 
-  private void send(Op op, ByteBuffer header) throws IOException, InterruptedException {
-    KvRegion region = op.region;
-    MemorySegment mapped = mapper == null ? null : mapper.map(region, this::locate);
-    int chunk = config.chunkBytes();
-    op.remaining.set(op.plan.chunks(chunk));
+  private void send(ChannelOp op, ByteBuffer header) throws IOException, InterruptedException {
+    MemorySegment mapped = mapper == null ? null : mapper.map(op.region, this::locate);
     if (op.plan.runs().isEmpty()) {
       op.future.complete(null);
       return;
     }
+    if (mapped != null) {
+      sendMapped(op, mapped, header);
+      return;
+    }
+    int chunk = config.chunkBytes();
+    op.remaining.set(op.plan.chunks(chunk));
+    for (WritePlan.Run run : op.plan.runs()) {
+      for (long done = 0; done < run.length(); done += chunk) {
+        int len = (int) Math.min(chunk, run.length() - done);
+        while (!inFlight.tryAcquire(len, 50, TimeUnit.MILLISECONDS)) {
+          if (failure != null || op.future.isDone()) {
+            return;
+          }
+        }
+        if (op.future.isDone()) {
+          inFlight.release(len);
+          return;
+        }
+        long id = ids.getAndIncrement();
+        await(id, new ChannelOp.Ticket(op, len, null));
+        long remoteOffset = run.remoteOffset() + done;
+        Wire.putRequest(
+            header, Wire.WRITE, id, op.region.id(), op.region.accessKey(), remoteOffset, len);
+        ByteBuffer payload = run.local().asSlice(done, len).asByteBuffer();
+        Wire.writeFully(ch, new ByteBuffer[] {header, payload});
+      }
+    }
+  }
+
+  /**
+   * shm: copies each run into the peer's mapping, chunk by chunk (a cancelled write stops between
+   * chunks), then sends one SHM_WRITE frame per run for the peer to validate and acknowledge.
+   */
+  private void sendMapped(ChannelOp op, MemorySegment mapped, ByteBuffer header)
+      throws IOException {
+    KvRegion region = op.region;
+    for (WritePlan.Run run : op.plan.runs()) {
+      if (run.remoteOffset() + run.length() > mapped.byteSize()) {
+        throw new KvTransferException(
+            Reason.OUT_OF_BOUNDS,
+            "write of "
+                + run.length()
+                + " bytes at offset "
+                + run.remoteOffset()
+                + " is outside region "
+                + region.id()
+                + " of "
+                + mapped.byteSize()
+                + " bytes (kv peer "
+                + peer.address()
+                + ")");
+      }
+    }
+    op.remaining.set(op.plan.runs().size());
+    int chunk = config.chunkBytes();
     for (WritePlan.Run run : op.plan.runs()) {
       for (long done = 0; done < run.length(); done += chunk) {
         if (op.future.isDone()) {
           return;
         }
-        int len = (int) Math.min(chunk, run.length() - done);
-        long remoteOffset = run.remoteOffset() + done;
-        long id = ids.getAndIncrement();
-        if (mapped != null) {
-          if (remoteOffset + len > mapped.byteSize()) {
-            throw new KvTransferException(
-                Reason.OUT_OF_BOUNDS,
-                "write of "
-                    + len
-                    + " bytes at offset "
-                    + remoteOffset
-                    + " is outside region "
-                    + region.id()
-                    + " of "
-                    + mapped.byteSize()
-                    + " bytes (kv peer "
-                    + peer.address()
-                    + ")");
-          }
-          MemorySegment.copy(run.local(), done, mapped, remoteOffset, len);
-          await(id, new Ticket(op, 0, null));
-          Wire.putRequest(
-              header, Wire.SHM_WRITE, id, region.id(), region.accessKey(), remoteOffset, len);
-          Wire.writeFully(ch, header);
-        } else {
-          while (!inFlight.tryAcquire(len, 50, TimeUnit.MILLISECONDS)) {
-            if (failure != null || op.future.isDone()) {
-              return;
-            }
-          }
-          await(id, new Ticket(op, len, null));
-          Wire.putRequest(
-              header, Wire.WRITE, id, region.id(), region.accessKey(), remoteOffset, len);
-          ByteBuffer payload = run.local().asSlice(done, len).asByteBuffer();
-          Wire.writeFully(ch, new ByteBuffer[] {header, payload});
-        }
+        long len = Math.min(chunk, run.length() - done);
+        MemorySegment.copy(run.local(), done, mapped, run.remoteOffset() + done, len);
       }
+      long id = ids.getAndIncrement();
+      await(id, new ChannelOp.Ticket(op, 0, null));
+      Wire.putRequest(
+          header,
+          Wire.SHM_WRITE,
+          id,
+          region.id(),
+          region.accessKey(),
+          run.remoteOffset(),
+          run.length());
+      Wire.writeFully(ch, header);
     }
   }
 
@@ -263,7 +293,7 @@ public final class SocketTransferChannel implements TransferChannel {
   private RegionMapper.Location locate(KvRegion region) throws IOException {
     CompletableFuture<RegionMapper.Location> where = new CompletableFuture<>();
     long id = ids.getAndIncrement();
-    await(id, new Ticket(null, 0, where));
+    await(id, new ChannelOp.Ticket(null, 0, where));
     ByteBuffer header = Wire.buffer(Wire.REQUEST_BYTES);
     Wire.putRequest(header, Wire.MAP, id, region.id(), region.accessKey(), 0, 0);
     Wire.writeFully(ch, header);
@@ -293,26 +323,26 @@ public final class SocketTransferChannel implements TransferChannel {
         long value2 = head.getLong(24);
         String text = Wire.readText(ch, head.getInt(32));
         lastHeard = System.nanoTime();
-        Ticket t = pending.remove(id);
+        ChannelOp.Ticket t = pending.remove(id);
         if (t == null) {
           continue;
         }
-        inFlight.release(t.permits);
+        inFlight.release(t.permits());
         switch (type) {
           case Wire.ACK -> {
-            if (t.op != null && t.op.remaining.decrementAndGet() <= 0) {
-              t.op.future.complete(null);
+            if (t.op() != null && t.op().remaining.decrementAndGet() <= 0) {
+              t.op().future.complete(null);
             }
           }
-          case Wire.MAPPED -> t.where.complete(new RegionMapper.Location(value, value2, text));
+          case Wire.MAPPED -> t.where().complete(new RegionMapper.Location(value, value2, text));
           case Wire.ERR -> {
             var e =
                 new KvTransferException(
                     Reason.ofCode(code), text + " (kv peer " + peer.address() + ")");
-            if (t.op != null) {
-              t.op.future.completeExceptionally(e);
+            if (t.op() != null) {
+              t.op().future.completeExceptionally(e);
             } else {
-              t.where.completeExceptionally(e);
+              t.where().completeExceptionally(e);
             }
           }
           default -> throw new IOException("unknown reply type " + type);
@@ -348,15 +378,15 @@ public final class SocketTransferChannel implements TransferChannel {
       // already failing
     }
     sender.interrupt();
-    for (Ticket t : pending.values()) {
-      if (t.op != null) {
-        t.op.future.completeExceptionally(failure);
+    for (ChannelOp.Ticket t : pending.values()) {
+      if (t.op() != null) {
+        t.op().future.completeExceptionally(failure);
       } else {
-        t.where.completeExceptionally(failure);
+        t.where().completeExceptionally(failure);
       }
     }
     pending.clear();
-    for (Op op; (op = queue.poll()) != null; ) {
+    for (ChannelOp op; (op = queue.poll()) != null; ) {
       op.future.completeExceptionally(failure);
     }
   }
@@ -386,24 +416,4 @@ public final class SocketTransferChannel implements TransferChannel {
       Thread.currentThread().interrupt();
     }
   }
-
-  /** One queued operation: a write (plan != null) or a notify. */
-  private static final class Op {
-    final WritePlan plan;
-    final KvRegion region;
-    final long tag;
-    final long startNanos = System.nanoTime();
-    final java.util.concurrent.atomic.AtomicInteger remaining =
-        new java.util.concurrent.atomic.AtomicInteger(1);
-    final CompletableFuture<Void> future = new CompletableFuture<>();
-
-    Op(WritePlan plan, KvRegion region, long tag) {
-      this.plan = plan;
-      this.region = region;
-      this.tag = tag;
-    }
-  }
-
-  /** An unanswered request: the op it belongs to, its payload bytes, or a MAP's answer. */
-  private record Ticket(Op op, int permits, CompletableFuture<RegionMapper.Location> where) {}
 }

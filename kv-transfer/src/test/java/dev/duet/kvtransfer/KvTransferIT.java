@@ -215,6 +215,24 @@ class KvTransferIT {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void memoryThatIsNotShmBackedIsWrittenOverTheSocketOnTheShmTransport() throws Exception {
+    try (KvTransferNode receiver = writer(Mode.AUTO, null, "receiver");
+        KvTransferNode sender = writer(Mode.SHM, null, "sender");
+        Arena plain = Arena.ofShared()) {
+      MemorySegment target = plain.allocate(1 << 20);
+      assertThat(receiver.isShmBacked(target)).isFalse();
+      assertThat(receiver.isShmBacked(receiver.allocate(4096))).isTrue();
+      KvRegion region = receiver.register(target);
+      MemorySegment data = random(1 << 20, 11);
+      try (TransferChannel ch = sender.connect(receiver.endpoint())) {
+        assertThat(ch.transport()).isEqualTo("shm");
+        ch.write(data, region, 0).get(10, TimeUnit.SECONDS);
+      }
+      assertThat(target.mismatch(data)).isEqualTo(-1);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(
       value = Mode.class,

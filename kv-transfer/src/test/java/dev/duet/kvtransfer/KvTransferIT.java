@@ -233,6 +233,29 @@ class KvTransferIT {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void aListenerThatThrowsFailsThatNotifyOnlyAndTheChannelCarriesOn() throws Exception {
+    try (KvTransferNode receiver = writer(Mode.AUTO, null, "receiver");
+        KvTransferNode sender = writer(Mode.AUTO, null, "sender");
+        TransferChannel ch = sender.connect(receiver.endpoint())) {
+      List<Long> seen = new CopyOnWriteArrayList<>();
+      receiver.onNotify(
+          (writer, tag) -> {
+            if (tag == 13) {
+              throw new IllegalStateException("unlucky");
+            }
+            seen.add(tag);
+          });
+      assertThat(ch.notify(13))
+          .failsWithin(java.time.Duration.ofSeconds(10))
+          .withThrowableThat()
+          .withMessageContaining("notify listener failed on tag 13")
+          .withMessageContaining("unlucky");
+      ch.notify(14).get(10, TimeUnit.SECONDS);
+      assertThat(seen).containsExactly(14L);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(
       value = Mode.class,

@@ -108,10 +108,7 @@ final class ServerConnection {
           case Wire.WRITE -> write(id, regionId, key, offset, length);
           case Wire.SHM_WRITE -> shmWrite(id, regionId, key, offset, length);
           case Wire.MAP -> map(id, regionId, key);
-          case Wire.NOTIFY -> {
-            listener.get().onNotify(writer, offset);
-            Wire.writeReply(ch, reply, Wire.ACK, 0, id, 0, 0, null);
-          }
+          case Wire.NOTIFY -> notify(id, offset);
           default -> {
             Wire.writeReply(
                 ch, reply, Wire.ERR, Reason.PROTOCOL.code(), id, 0, 0, "unknown frame " + type);
@@ -195,6 +192,28 @@ final class ServerConnection {
       }
       case Rejection r -> reject(id, r);
     }
+  }
+
+  /**
+   * Calls the listener; a listener that throws fails that notify at the writer, not the channel.
+   */
+  private void notify(long id, long tag) throws IOException {
+    try {
+      listener.get().onNotify(writer, tag);
+    } catch (RuntimeException e) {
+      log.warn("kv notify listener failed on tag {} from {}", tag, writer, e);
+      Wire.writeReply(
+          ch,
+          reply,
+          Wire.ERR,
+          Reason.PROTOCOL.code(),
+          id,
+          0,
+          0,
+          "the receiver's notify listener failed on tag " + tag + ": " + e);
+      return;
+    }
+    Wire.writeReply(ch, reply, Wire.ACK, 0, id, 0, 0, null);
   }
 
   private void reject(long id, Rejection r) throws IOException {

@@ -15,6 +15,8 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One process's kv-transfer endpoint, both ends of the transport: it registers memory that peers
@@ -40,6 +42,7 @@ public final class KvTransferNode implements AutoCloseable {
   private final ShmTransport shmTransport;
   private final KvEndpoint endpoint;
   private volatile NotifyListener listener = (writer, tag) -> {};
+  private final Set<TransferChannel> channels = ConcurrentHashMap.newKeySet();
 
   private KvTransferNode(KvTransferConfig config, MeterRegistry registry) throws IOException {
     this.config = config;
@@ -124,9 +127,15 @@ public final class KvTransferNode implements AutoCloseable {
     this.listener = l == null ? (writer, tag) -> {} : l;
   }
 
-  /** Opens a channel to {@code peer} with the configured transport (AUTO: shm on one host). */
+  /**
+   * Opens a channel to {@code peer} with the configured transport (AUTO: shm on one host). The
+   * caller closes it; {@link #close()} closes any still open.
+   */
   public TransferChannel connect(KvEndpoint peer) {
-    return transportFor(peer).connect(peer);
+    channels.removeIf(c -> !c.isOpen());
+    TransferChannel ch = transportFor(peer).connect(peer);
+    channels.add(ch);
+    return ch;
   }
 
   /** The transport {@link #connect} uses for {@code peer}. */
@@ -156,6 +165,10 @@ public final class KvTransferNode implements AutoCloseable {
 
   @Override
   public void close() {
+    for (TransferChannel ch : channels) {
+      ch.close();
+    }
+    channels.clear();
     server.close();
     if (shm != null) {
       shm.close();

@@ -44,6 +44,9 @@ public interface TransferChannel extends AutoCloseable {
 
   KvEndpoint peer();
 
+  /** False once the channel is closed or its peer has failed; every later operation fails. */
+  boolean isOpen();
+
   /** Fails unfinished operations with {@link KvTransferException.Reason#CLOSED}, frees mappings. */
   @Override
   void close();

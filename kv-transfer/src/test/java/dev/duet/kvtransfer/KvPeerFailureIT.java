@@ -220,6 +220,23 @@ class KvPeerFailureIT {
   }
 
   @Test
+  void closingANodeClosesTheChannelsItOpened() throws Exception {
+    KvTransferConfig config = KvTransferConfig.defaults().withShmDir(shmDir);
+    try (KvTransferNode receiver = KvTransferNode.start(config, new SimpleMeterRegistry())) {
+      KvTransferNode writer = KvTransferNode.start(config, new SimpleMeterRegistry());
+      TransferChannel tcp = writer.transportFor(receiver.endpoint()).connect(receiver.endpoint());
+      tcp.close();
+      TransferChannel ch = writer.connect(receiver.endpoint());
+      assertThat(ch.isOpen()).isTrue();
+      writer.close();
+      assertThat(ch.isOpen()).isFalse();
+      assertThat(tcp.isOpen()).isFalse();
+      await().atMost(Duration.ofSeconds(2)).until(() -> kvThreads().isEmpty());
+      await().atMost(Duration.ofSeconds(2)).until(() -> receiver.servedChannels() == 0);
+    }
+  }
+
+  @Test
   void aNormalShutdownLeavesNoShmFilesBehind() throws Exception {
     PeerProcess peer =
         PeerProcess.start(List.of("--region-bytes", "65536", "--shm-dir", shmDir.toString()));

@@ -401,6 +401,11 @@ public final class SocketTransferChannel implements TransferChannel {
     return peer;
   }
 
+  @Override
+  public boolean isOpen() {
+    return failure == null;
+  }
+
   /** Whether the sender and reader threads are still running. */
   public boolean active() {
     return sender.isAlive() || reader.isAlive();

@@ -68,7 +68,6 @@ public final class ShmSegments implements AutoCloseable {
     file.toFile().deleteOnExit();
     try (FileChannel fc =
         FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      fc.truncate(bytes);
       fc.position(bytes - 1).write(java.nio.ByteBuffer.allocate(1));
       MemorySegment m = fc.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
       backings.add(new Backing(file, m));

@@ -10,6 +10,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.security.SecureRandom;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ServerConnection {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+  private static final long HANDSHAKE_SECONDS = 10;
 
   private final SocketChannel ch;
   private final RegionTable regions;
@@ -37,6 +40,7 @@ final class ServerConnection {
   private Thread thread;
   private String writer = "?";
   private String transport = "tcp";
+  private volatile boolean handshaken;
 
   ServerConnection(
       SocketChannel ch,
@@ -92,9 +96,19 @@ final class ServerConnection {
   private void serve() {
     try {
       ch.socket().setTcpNoDelay(true);
+      // A peer that connects and never completes the handshake must not hold a thread forever.
+      CompletableFuture.delayedExecutor(HANDSHAKE_SECONDS, TimeUnit.SECONDS)
+          .execute(
+              () -> {
+                if (!handshaken) {
+                  log.warn("kv channel from {} did not complete its handshake; closing", remote());
+                  close();
+                }
+              });
       if (!handshake()) {
         return;
       }
+      handshaken = true;
       while (true) {
         request.clear();
         Wire.readFully(ch, request);

@@ -10,6 +10,8 @@ import dev.duet.controller.routing.Router;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -75,7 +77,11 @@ final class ControllerCommand implements Callable<Integer> {
             registry,
             new Router(),
             new OpenAiResponses(Clock.systemUTC(), random),
-            vertx.createHttpClient(),
+            // One upstream connection per in-flight request: a small pool would queue requests
+            // inside the controller.
+            vertx.createHttpClient(
+                new HttpClientOptions().setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(4096)),
             random,
             new GatewayMetrics(registry),
             Duration.ofMillis(ttftBudgetMs));

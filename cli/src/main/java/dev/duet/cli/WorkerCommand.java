@@ -53,8 +53,19 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--id", description = "Instance id (default: worker-<random>).")
   String id;
 
-  @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (0: the default).")
+  @Option(
+      names = "--kv-blocks",
+      defaultValue = "0",
+      description =
+          "KV cache blocks of 16 tokens (0: enough for --max-batch full contexts, within"
+              + " --kv-memory-mb).")
   int kvBlocks;
+
+  @Option(
+      names = "--kv-memory-mb",
+      defaultValue = "2048",
+      description = "Memory the automatic KV size may use (default: ${DEFAULT-VALUE} MB).")
+  long kvMemoryMb;
 
   @Option(names = "--max-batch", defaultValue = "32", description = "Requests run at once.")
   int maxBatch;
@@ -71,6 +82,15 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "0", description = "Compute threads (0: all).")
   int threads;
 
+  /** Blocks for --max-batch full contexts, within --kv-memory-mb, at least one full context. */
+  private int autoKvBlocks(dev.duet.engine.model.LlamaConfig c) {
+    int bs = EngineOptions.defaults().blockSize();
+    long contextBlocks = (c.contextLength() + bs - 1) / bs;
+    long bytesPerBlock = 2L * c.nLayers() * bs * c.kvDim() * Float.BYTES;
+    long fit = kvMemoryMb * 1_000_000L / bytesPerBlock;
+    return (int) Math.max(contextBlocks, Math.min((long) maxBatch * contextBlocks, fit));
+  }
+
   @Override
   public Integer call() throws Exception {
     if (!role.toLowerCase(Locale.ROOT).equals("both")) {
@@ -84,7 +104,8 @@ final class WorkerCommand implements Callable<Integer> {
     ComputePool pool = threads > 0 ? new ComputePool(threads) : ComputePool.ofAvailableProcessors();
     LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
     EngineOptions options =
-        kvBlocks > 0 ? EngineOptions.defaults().withKvBlocks(kvBlocks) : EngineOptions.defaults();
+        EngineOptions.defaults()
+            .withKvBlocks(kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama.config()));
     InferenceEngine engine = InferenceEngine.create(llama, options);
     StepLoop loop =
         new StepLoop(engine, new BatchScheduler.Options(tokenBudget, maxBatch, maxQueued));

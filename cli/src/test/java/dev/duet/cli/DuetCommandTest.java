@@ -50,6 +50,8 @@ class DuetCommandTest {
         "generate",
         "bench",
         "bench engine",
+        "bench serve",
+        "bench kv",
         "model",
         "model synth",
         "model inspect",

@@ -84,6 +84,25 @@ class LocalClusterTest {
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       JsonNode j = new ObjectMapper().readTree(r.body());
       assertThat(j.at("/usage/completion_tokens").asInt()).isBetween(1, 3);
+
+      // The load generator against the same cluster: every request completes.
+      DuetCommandTest.Run bench =
+          DuetCommandTest.duet(
+              "bench",
+              "serve",
+              "--url",
+              "http://127.0.0.1:" + port,
+              "--rate",
+              "5",
+              "--duration",
+              "1",
+              "--json");
+      assertThat(bench.exit()).as(bench.err() + bench.out()).isZero();
+      JsonNode b = new ObjectMapper().readTree(bench.out());
+      assertThat(b.path("failed").asInt()).isZero();
+      assertThat(b.path("ok").asInt()).isEqualTo(b.path("sent").asInt()).isPositive();
+      assertThat(b.path("ttft_ms_p50").asDouble()).isPositive();
+      assertThat(b.path("gateway_overhead_ms_p99").asDouble()).isPositive();
     } finally {
       List<ProcessHandle> kids = local.descendants().toList();
       assertThat(kids).hasSizeGreaterThanOrEqualTo(3);

@@ -22,7 +22,8 @@ import java.util.Objects;
  * of a block are written by the single owner of the sequence holding it ({@link KvSequence}), and
  * readers must be ordered after writers by the caller (e.g. one scheduler thread per step). The
  * segment comes from a shared arena so any thread may access it; {@link #close()} frees it, after
- * which any access throws {@link IllegalStateException}.
+ * which any access throws {@link IllegalStateException}. A pool can also sit on memory the caller
+ * owns (a transport's registered shared-memory mapping), which {@code close()} leaves alone.
  */
 public final class KvCachePool implements AutoCloseable {
   private static final long ALIGNMENT = 64;
@@ -44,9 +45,40 @@ public final class KvCachePool implements AutoCloseable {
   private boolean closed;
 
   public KvCachePool(KvLayout layout) {
+    this(layout, Arena.ofShared(), null);
+  }
+
+  /**
+   * A pool over memory the caller provides and keeps owning (e.g. a shared-memory mapping that a KV
+   * transport registered, so peers can write blocks into it): {@link #close()} does not free it.
+   *
+   * @throws IllegalArgumentException when {@code memory} is smaller than {@link
+   *     KvLayout#totalBytes()} or not 64-byte aligned
+   */
+  public KvCachePool(KvLayout layout, MemorySegment memory) {
+    this(layout, null, Objects.requireNonNull(memory, "memory"));
+  }
+
+  private KvCachePool(KvLayout layout, Arena arena, MemorySegment memory) {
     this.layout = Objects.requireNonNull(layout, "layout");
-    this.arena = Arena.ofShared();
-    this.segment = arena.allocate(layout.totalBytes(), ALIGNMENT); // zero-filled
+    if (memory != null) {
+      if (memory.byteSize() < layout.totalBytes()) {
+        throw new IllegalArgumentException(
+            "the KV layout needs "
+                + layout.totalBytes()
+                + " bytes; the memory given has "
+                + memory.byteSize());
+      }
+      if (memory.address() % ALIGNMENT != 0) {
+        throw new IllegalArgumentException(
+            "KV memory must be " + ALIGNMENT + "-byte aligned, got address " + memory.address());
+      }
+    }
+    this.arena = arena;
+    this.segment =
+        memory != null
+            ? memory.asSlice(0, layout.totalBytes())
+            : arena.allocate(layout.totalBytes(), ALIGNMENT); // zero-filled
     this.free = new BitSet(layout.numBlocks());
     free.set(0, layout.numBlocks());
     this.refCounts = new int[layout.numBlocks()];
@@ -286,6 +318,8 @@ public final class KvCachePool implements AutoCloseable {
       }
       closed = true;
     }
-    arena.close();
+    if (arena != null) {
+      arena.close();
+    }
   }
 }

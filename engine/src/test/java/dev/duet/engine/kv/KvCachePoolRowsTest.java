@@ -3,6 +3,8 @@ package dev.duet.engine.kv;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -193,5 +195,26 @@ class KvCachePoolRowsTest {
       case F16 -> Float.float16ToFloat(Float.floatToFloat16(value));
       case BF16 -> Float.intBitsToFloat((Bf16Test.referenceBf16(value) & 0xffff) << 16);
     };
+  }
+
+  @Test
+  void aPoolOverCallerMemoryWritesIntoItAndLeavesItOpen() {
+    KvLayout layout = KvLayout.of(2, 1, 8, 4, KvDtype.F32);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment memory = arena.allocate(layout.totalBytes() + 64, 64);
+      KvCachePool pool = new KvCachePool(layout, memory);
+      KvSequence seq = pool.newSequence();
+      seq.reserve(1);
+      float[] row = {1, 2, 3, 4, 5, 6, 7, 8};
+      pool.storeRow(seq.keyOffset(1, 0), row, 0, 8);
+      pool.close();
+      // The caller's memory holds the row and is still usable after the pool closed.
+      assertThat(memory.get(ValueLayout.JAVA_FLOAT_UNALIGNED, seq.keyOffset(1, 0) + 4))
+          .isEqualTo(2f);
+      assertThatThrownBy(() -> new KvCachePool(layout, memory.asSlice(0, layout.totalBytes() - 1)))
+          .hasMessageContaining("needs");
+      assertThatThrownBy(() -> new KvCachePool(layout, memory.asSlice(4, layout.totalBytes())))
+          .hasMessageContaining("aligned");
+    }
   }
 }

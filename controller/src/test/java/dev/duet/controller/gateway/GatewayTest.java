@@ -4,12 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.duet.controller.ControllerServer;
-import dev.duet.controller.openai.OpenAiResponses;
-import dev.duet.controller.registry.InstanceRegistry;
-import dev.duet.controller.routing.Router;
-import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.Generation;
 import dev.duet.engine.exec.InferenceEngine;
@@ -19,20 +13,13 @@ import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.synth.SyntheticHfWriter;
 import dev.duet.engine.synth.SyntheticModel;
 import dev.duet.engine.tensor.ComputePool;
-import dev.duet.worker.ControllerLink;
-import dev.duet.worker.StepLoop;
-import dev.duet.worker.WorkerMetrics;
-import dev.duet.worker.WorkerServer;
-import io.vertx.core.Vertx;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,12 +39,8 @@ class GatewayTest {
   @TempDir static Path dir;
   static ComputePool pool;
   static LlamaModel model;
-  static Vertx vertx;
-  static InstanceRegistry registry;
-  static ControllerServer controller;
+  static TestCluster cluster;
   static int port;
-  static final List<AutoCloseable> closers = new ArrayList<>();
-  static final List<InferenceEngine> engines = new ArrayList<>();
   static final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
@@ -67,56 +50,13 @@ class GatewayTest {
         SyntheticModel.preset("qwen-tiny"), 5, GgmlType.F32, hf, Long.MAX_VALUE);
     pool = new ComputePool(2);
     model = LlamaModel.load(hf, pool);
-    vertx = Vertx.vertx();
-    registry = new InstanceRegistry(System::nanoTime);
-    Gateway gateway =
-        new Gateway(
-            ServedModel.of("qwen-tiny", model),
-            registry,
-            new Router(),
-            new OpenAiResponses(Clock.systemUTC(), new SplittableRandom(1)),
-            vertx.createHttpClient(),
-            new SplittableRandom(2),
-            new GatewayMetrics(registry),
-            java.time.Duration.ZERO);
-    controller = new ControllerServer(vertx, gateway, registry);
-    port = controller.listen("127.0.0.1", 0).await();
-    for (int w = 0; w < 2; w++) {
-      InferenceEngine engine =
-          InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(64));
-      StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
-      WorkerServer server =
-          new WorkerServer(
-              vertx, model, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()));
-      int wport = server.listen("127.0.0.1", 0).await();
-      ObjectNode d = JSON.createObjectNode();
-      d.put("id", "w" + w);
-      d.put("role", "both");
-      d.put("endpoint", "http://127.0.0.1:" + wport);
-      d.put("model", "qwen-tiny");
-      d.put("kv_blocks", 64);
-      d.put("block_size", 16);
-      d.put("max_batch", 8);
-      ControllerLink link =
-          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
-      link.start();
-      closers.addAll(List.of(link, server, loop, engine));
-      engines.add(engine);
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (registry.alive().size() < 2 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertThat(registry.alive()).hasSize(2);
+    cluster = new TestCluster(model, "qwen-tiny", 2, 64, Duration.ZERO);
+    port = cluster.port;
   }
 
   @AfterAll
   static void stop() throws Exception {
-    for (AutoCloseable c : closers) {
-      c.close();
-    }
-    controller.close();
-    vertx.close().await();
+    cluster.close();
     model.close();
     pool.close();
   }
@@ -236,14 +176,13 @@ class GatewayTest {
         // headers and chunk sizes, until the first event
       }
       assertThat(line).startsWith("data: {");
-      assertThat(engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum()).isPositive();
+      assertThat(cluster.usedBlocks()).isPositive();
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum() > 0
-        && System.nanoTime() < deadline) {
+    while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
-    assertThat(engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum()).isZero();
+    assertThat(cluster.usedBlocks()).isZero();
   }
 
   @Test

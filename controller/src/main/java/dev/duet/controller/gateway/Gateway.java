@@ -299,19 +299,31 @@ public final class Gateway {
               }
             });
     up.handler(lines);
-    up.exceptionHandler(
-        e -> {
-          if (!resp.ended()) {
-            LOG.warn("request {}: the worker's stream broke: {}", id, e.toString());
-            if (resp.headWritten()) {
-              resp.reset();
-            } else {
-              error(
-                  resp,
-                  new ApiError(502, "upstream_error", null, null, "the worker's stream broke"));
-            }
+    Runnable broke =
+        () -> {
+          if (resp.ended() || resp.closed()) {
+            return; // finished, or the client went away and the upstream was reset for it
           }
-        });
+          LOG.warn("request {}: the worker's stream broke before the last token", id);
+          metrics.outcome("upstream_failed");
+          ApiError e =
+              new ApiError(
+                  502,
+                  "upstream_error",
+                  null,
+                  null,
+                  "the instance serving this request failed before it finished; retry the request");
+          if (!resp.headWritten()) {
+            error(resp, e);
+          } else if (r.stream()) {
+            resp.write(OpenAiResponses.sse(e.toJson()));
+            resp.end(OpenAiResponses.DONE);
+          } else {
+            resp.reset();
+          }
+        };
+    up.exceptionHandler(x -> broke.run());
+    up.endHandler(v -> broke.run());
   }
 
   private static Usage usage(JsonNode ev) {

@@ -35,6 +35,7 @@ final class TestCluster implements AutoCloseable {
   final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
+  private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
   TestCluster(LlamaModel model, String name, int workers, int kvBlocks, Duration ttftBudget)
@@ -71,6 +72,7 @@ final class TestCluster implements AutoCloseable {
           new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
       link.start();
       closers.addAll(List.of(link, server, loop, engine));
+      workerParts.add(List.of(link, server, loop));
       engines.add(engine);
       workerMetrics.add(metrics);
     }
@@ -84,6 +86,16 @@ final class TestCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Kills worker {@code i} as a crash would look from outside: its heartbeats stop and its
+   * connections drop mid-stream.
+   */
+  void kill(int i) throws Exception {
+    for (AutoCloseable c : workerParts.get(i)) {
+      c.close();
+    }
+  }
+
   URI uri(String path) {
     return URI.create("http://127.0.0.1:" + port + path);
   }
@@ -93,9 +105,13 @@ final class TestCluster implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    for (AutoCloseable c : closers) {
-      c.close();
+  public void close() {
+    try {
+      for (AutoCloseable c : closers) {
+        c.close();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("closing the test cluster: " + e, e);
     }
     vertx.close().await();
   }

@@ -65,8 +65,20 @@ public final class ControllerServer implements AutoCloseable {
   private void handle(HttpServerRequest req) {
     String path = req.path();
     try {
-      if (path.equals("/health/live") || path.equals("/health/ready")) {
+      if (path.equals("/health/live")) {
         req.response().putHeader("content-type", "application/json").end("{\"status\":\"ok\"}");
+      } else if (path.equals("/health/ready")) {
+        // Ready when at least one instance can serve: otherwise every request would be a 503.
+        int alive = registry.alive().size();
+        req.response()
+            .setStatusCode(alive > 0 ? 200 : 503)
+            .putHeader("content-type", "application/json")
+            .end(
+                "{\"status\":\""
+                    + (alive > 0 ? "ok" : "no live instance")
+                    + "\",\"instances\":"
+                    + alive
+                    + "}");
       } else if (path.equals("/metrics")) {
         req.response()
             .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")

@@ -86,6 +86,29 @@ class WorkerFailureTest {
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+
+      // With no live instance left the controller is not ready, and requests get a 503.
+      cluster.kill(1 - serving);
+      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!cluster.registry.alive().isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(
+              http.send(
+                      HttpRequest.newBuilder(cluster.uri("/health/ready")).build(),
+                      HttpResponse.BodyHandlers.ofString())
+                  .statusCode())
+          .isEqualTo(503);
+      HttpResponse<String> none =
+          http.send(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":3}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(none.statusCode()).isEqualTo(503);
+      assertThat(none.headers().firstValue("retry-after")).isPresent();
     }
   }
 }

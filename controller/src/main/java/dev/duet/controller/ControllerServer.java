@@ -17,6 +17,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.Locale;
 import java.util.function.BiConsumer;
@@ -52,7 +53,9 @@ public final class ControllerServer implements AutoCloseable {
   /** Listens on {@code host:port} (0 picks a port); completes with the port. */
   public Future<Integer> listen(String host, int port) {
     return vertx
-        .createHttpServer()
+        // HTTP/1.1 only, like other OpenAI-compatible servers: no h2c upgrade, whose stream
+        // resets surfaced to clients as errors when an upstream failed mid-stream.
+        .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
         .requestHandler(this::handle)
         .listen(port, host)
         .map(

@@ -11,6 +11,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayList;
@@ -63,7 +64,9 @@ public final class WorkerServer implements AutoCloseable {
   /** Starts listening on 127.0.0.1 (or {@code host}); {@code port} 0 picks a free port. */
   public Future<Integer> listen(String host, int port) {
     return vertx
-        .createHttpServer()
+        // HTTP/1.1 only, like other OpenAI-compatible servers: no h2c upgrade, whose stream
+        // resets surfaced to clients as errors when an upstream failed mid-stream.
+        .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
         .requestHandler(this::handle)
         .listen(port, host)
         .map(

@@ -3,6 +3,7 @@ package dev.duet.engine.exec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.duet.engine.gguf.GgmlType;
 import dev.duet.engine.kv.KvCachePool;
 import dev.duet.engine.kv.KvDtype;
@@ -56,7 +57,8 @@ class HandoffTest {
    * hops} (0 = right after the first token), round robin.
    */
   private static Outcome hopping(
-      InferenceEngine[] engines, int[] prompt, SamplingParams p, List<Integer> hops) {
+      InferenceEngine[] engines, int[] prompt, SamplingParams p, List<Integer> hops)
+      throws Exception {
     int at = 0;
     Generation g = engines[0].start("hop", prompt, p);
     engines[0].prefillAll(g, 5);
@@ -64,7 +66,11 @@ class HandoffTest {
     while (!g.finished()) {
       if (hops.contains(step)) {
         InferenceEngine next = engines[(++at) % engines.length];
-        GenerationSnapshot snap = g.snapshot();
+        // Through its JSON form, as it crosses the network between instances.
+        GenerationSnapshot snap =
+            SnapshotJson.read(
+                new ObjectMapper().readTree(SnapshotJson.write(g.snapshot()).toString()));
+        assertThat(snap).isEqualTo(g.snapshot());
         Generation moved = next.resume(snap);
         copyKv(g.kv(), moved.kv());
         engines[(at - 1) % engines.length].release(g);
@@ -82,7 +88,7 @@ class HandoffTest {
   @EnumSource(
       value = KvDtype.class,
       names = {"F32", "F16"})
-  void handoffsAfterAnyStepKeepTheTokensTextAndStopReason(KvDtype dtype) {
+  void handoffsAfterAnyStepKeepTheTokensTextAndStopReason(KvDtype dtype) throws Exception {
     try (ComputePool pool = new ComputePool(2);
         LlamaModel model = LlamaModel.load(TestModels.synthetic("gqa", GgmlType.F32), pool);
         InferenceEngine a = engine(model, dtype);
@@ -145,6 +151,8 @@ class HandoffTest {
       e.prefillAll(g, 8);
       GenerationSnapshot s = g.snapshot();
       assertThat(s.kvLength()).isEqualTo(3);
+      assertThatThrownBy(() -> SnapshotJson.read(new ObjectMapper().createObjectNode()))
+          .hasMessageContaining("missing 'sampler'");
       e.decode(List.of(g));
       assertThat(g.finished()).isTrue();
       assertThatThrownBy(g::snapshot).isInstanceOf(IllegalStateException.class);

@@ -1,5 +1,6 @@
 package dev.duet.engine.exec;
 
+import dev.duet.engine.kv.KvSequence;
 import dev.duet.engine.sampling.SamplingParams;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -62,6 +63,8 @@ public final class BatchScheduler {
   private final List<Generation> decoding = new ArrayList<>();
   private final Map<Generation, Consumer<TokenEvent>> listeners = new IdentityHashMap<>();
   private final Map<String, Generation> byId = new LinkedHashMap<>();
+  private final Map<String, KvSequence> reservations = new LinkedHashMap<>();
+  private final Map<Generation, Consumer<Generation>> handoffs = new IdentityHashMap<>();
   private int lastPrefillTokens;
   private int lastDecodeRows;
 
@@ -100,8 +103,65 @@ public final class BatchScheduler {
     return true;
   }
 
+  /**
+   * Reserves KV blocks for {@code tokens} positions of a request that will arrive as a snapshot
+   * (the decode side of a prefill handoff): the prefill instance writes the prompt's KV into {@link
+   * KvSequence#blockIds()} of the returned sequence, then {@link #submitResumed} continues it.
+   *
+   * @return the reserved sequence, or null when the pool cannot hold it now (the caller refuses)
+   */
+  public KvSequence reserve(String id, int tokens) {
+    if (byId.containsKey(id) || reservations.containsKey(id)) {
+      throw new IllegalArgumentException("request " + id + " is already here");
+    }
+    int bs = engine.cache().layout().blockSize();
+    if ((tokens + bs - 1) / bs > engine.cache().freeBlocks()) {
+      return null;
+    }
+    KvSequence kv = engine.cache().newSequence();
+    kv.reserve(tokens);
+    reservations.put(id, kv);
+    return kv;
+  }
+
+  /**
+   * Continues a request from its snapshot, in the blocks {@link #reserve}d for it (or new ones),
+   * once its KV is in place: it joins the decode batch at the next step.
+   */
+  public void submitResumed(GenerationSnapshot s, Consumer<TokenEvent> listener) {
+    KvSequence kv = reservations.remove(s.id());
+    Generation g = kv != null ? engine.resume(s, kv) : engine.resume(s);
+    decoding.add(g);
+    listeners.put(g, listener);
+    byId.put(s.id(), g);
+  }
+
+  /**
+   * Like {@link #submit}, for a prefill instance: when the first token is sampled, {@code handoff}
+   * runs (on the step thread, before the blocks are freed: it copies the KV out and takes the
+   * snapshot), the listener gets the first token's event, and the request leaves this instance. A
+   * request whose first token already ends it needs no handoff and ends as usual.
+   */
+  public boolean submitHandoff(
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      Consumer<Generation> handoff,
+      Consumer<TokenEvent> listener) {
+    if (!submit(id, prompt, params, listener)) {
+      return false;
+    }
+    handoffs.put(byId.get(id), handoff);
+    return true;
+  }
+
   /** Ends a request wherever it is (queued or running), frees its blocks and tells its listener. */
   public boolean cancel(String id) {
+    KvSequence reserved = reservations.remove(id);
+    if (reserved != null) {
+      reserved.free();
+      return true;
+    }
     Generation g = byId.get(id);
     if (g == null) {
       return false;
@@ -120,6 +180,10 @@ public final class BatchScheduler {
    * their blocks and tells their listeners.
    */
   public void failAll() {
+    for (KvSequence kv : reservations.values()) {
+      kv.free();
+    }
+    reservations.clear();
     for (Generation g : List.copyOf(byId.values())) {
       queue.remove(g);
       prefilling.remove(g);
@@ -127,6 +191,11 @@ public final class BatchScheduler {
       engine.fail(g);
       remove(g).accept(new TokenEvent(g, -1, "", true));
     }
+  }
+
+  /** Requests whose blocks are reserved and whose snapshot has not arrived yet. */
+  public int reserved() {
+    return reservations.size();
   }
 
   /** Whether a {@link #step()} would do anything. */
@@ -191,6 +260,15 @@ public final class BatchScheduler {
     }
     for (TokenEvent e : engine.step(decodes, chunks)) {
       Generation g = e.generation();
+      Consumer<Generation> handoff = handoffs.remove(g);
+      if (handoff != null && prefilling.remove(g)) {
+        if (!e.finished()) {
+          handoff.accept(g);
+        }
+        engine.release(g);
+        remove(g).accept(e);
+        continue;
+      }
       if (prefilling.remove(g)) {
         decoding.add(g);
       }
@@ -229,6 +307,7 @@ public final class BatchScheduler {
 
   private Consumer<TokenEvent> remove(Generation g) {
     byId.remove(g.id());
+    handoffs.remove(g);
     return listeners.remove(g);
   }
 }

@@ -2,6 +2,7 @@ package dev.duet.engine.exec;
 
 import dev.duet.engine.kv.KvCachePool;
 import dev.duet.engine.kv.KvLayout;
+import dev.duet.engine.kv.KvSequence;
 import dev.duet.engine.model.BatchRow;
 import dev.duet.engine.model.LlamaConfig;
 import dev.duet.engine.model.LlamaModel;
@@ -65,12 +66,16 @@ public final class InferenceEngine implements AutoCloseable {
       throw new IllegalArgumentException(
           "the prompt has " + prompt.length + " tokens; the model's context is " + context);
     }
+    return newGeneration(id, prompt, params, cache.newSequence());
+  }
+
+  private Generation newGeneration(String id, int[] prompt, SamplingParams params, KvSequence kv) {
     return new Generation(
         id,
         prompt,
         params,
         new Sampler(params),
-        cache.newSequence(),
+        kv,
         new StreamingDetokenizer(model.tokenizer(), model.tokenizer().addsSpacePrefix()));
   }
 
@@ -202,7 +207,24 @@ public final class InferenceEngine implements AutoCloseable {
    *     held then)
    */
   public Generation resume(GenerationSnapshot s) {
-    Generation g = start(s.id(), s.prompt(), s.params());
+    return resume(s, cache.newSequence());
+  }
+
+  /**
+   * {@link #resume(GenerationSnapshot)} into a sequence reserved beforehand (the decode side of a
+   * prefill handoff reserves blocks before the prefill writes into them).
+   *
+   * @throws IllegalArgumentException when {@code kv} is not of this engine's pool
+   */
+  public Generation resume(GenerationSnapshot s, KvSequence kv) {
+    if (kv.pool() != cache) {
+      throw new IllegalArgumentException(s.id() + ": the sequence is not from this engine's pool");
+    }
+    if (s.kvLength() >= model.config().contextLength()) {
+      throw new IllegalArgumentException(
+          s.id() + ": the snapshot's " + s.kvLength() + " positions do not fit the context");
+    }
+    Generation g = newGeneration(s.id(), s.prompt(), s.params(), kv);
     g.restoreSampler(s.sampler());
     g.advancePrefill(s.prompt().length);
     int eos = model.tokenizer().eosId();

@@ -1,8 +1,11 @@
 package dev.duet.worker;
 
 import dev.duet.engine.exec.BatchScheduler;
+import dev.duet.engine.exec.Generation;
+import dev.duet.engine.exec.GenerationSnapshot;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.exec.TokenEvent;
+import dev.duet.engine.kv.KvSequence;
 import dev.duet.engine.sampling.SamplingParams;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -80,6 +83,20 @@ public final class StepLoop implements AutoCloseable {
       SamplingParams params,
       long ttftBudgetNanos,
       Consumer<TokenEvent> listener) {
+    return submit(id, prompt, params, ttftBudgetNanos, null, listener);
+  }
+
+  /**
+   * {@link #submit} for a prefill instance: at the first token {@code handoff} runs on this thread
+   * (it copies the KV out and takes the snapshot), then the request leaves this instance.
+   */
+  public CompletableFuture<Admission> submit(
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      long ttftBudgetNanos,
+      Consumer<Generation> handoff,
+      Consumer<TokenEvent> listener) {
     CompletableFuture<Admission> accepted = new CompletableFuture<>();
     command(
         () -> {
@@ -91,17 +108,17 @@ public final class StepLoop implements AutoCloseable {
                 return;
               }
             }
+            Consumer<TokenEvent> counting =
+                ev -> {
+                  if (ev.token() >= 0) {
+                    tokens++;
+                  }
+                  listener.accept(ev);
+                };
             boolean queued =
-                scheduler.submit(
-                    id,
-                    prompt,
-                    params,
-                    ev -> {
-                      if (ev.token() >= 0) {
-                        tokens++;
-                      }
-                      listener.accept(ev);
-                    });
+                handoff == null
+                    ? scheduler.submit(id, prompt, params, counting)
+                    : scheduler.submitHandoff(id, prompt, params, handoff, counting);
             accepted.complete(queued ? Admission.ACCEPTED : Admission.QUEUE_FULL);
           } catch (RuntimeException e) {
             accepted.completeExceptionally(e);
@@ -109,6 +126,44 @@ public final class StepLoop implements AutoCloseable {
         },
         accepted);
     return accepted;
+  }
+
+  /** Reserves blocks for a request that will arrive as a snapshot; null when they do not fit. */
+  public CompletableFuture<KvSequence> reserve(String id, int tokens) {
+    CompletableFuture<KvSequence> done = new CompletableFuture<>();
+    command(
+        () -> {
+          try {
+            done.complete(scheduler.reserve(id, tokens));
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        },
+        done);
+    return done;
+  }
+
+  /** Continues a request from its snapshot (its KV already written into its reserved blocks). */
+  public CompletableFuture<Void> resume(GenerationSnapshot s, Consumer<TokenEvent> listener) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    command(
+        () -> {
+          try {
+            scheduler.submitResumed(
+                s,
+                ev -> {
+                  if (ev.token() >= 0) {
+                    tokens++;
+                  }
+                  listener.accept(ev);
+                });
+            done.complete(null);
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        },
+        done);
+    return done;
   }
 
   /** Cancels a request if it is still queued or running; its listener gets a last event. */

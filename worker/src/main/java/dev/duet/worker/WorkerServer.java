@@ -3,6 +3,8 @@ package dev.duet.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.exec.GenerationSnapshot;
+import dev.duet.engine.exec.SnapshotJson;
 import dev.duet.engine.exec.TokenEvent;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.sampling.SamplingParams;
@@ -52,13 +54,23 @@ public final class WorkerServer implements AutoCloseable {
   private final LlamaModel model;
   private final StepLoop loop;
   private final WorkerMetrics metrics;
+  private final KvHandoff kv;
   private HttpServer server;
 
   public WorkerServer(Vertx vertx, LlamaModel model, StepLoop loop, WorkerMetrics metrics) {
+    this(vertx, model, loop, metrics, null);
+  }
+
+  /**
+   * @param kv the KV handoff of a prefill or decode instance, or null (role both)
+   */
+  public WorkerServer(
+      Vertx vertx, LlamaModel model, StepLoop loop, WorkerMetrics metrics, KvHandoff kv) {
     this.vertx = vertx;
     this.model = model;
     this.loop = loop;
     this.metrics = metrics;
+    this.kv = kv;
   }
 
   /** Starts listening on 127.0.0.1 (or {@code host}); {@code port} 0 picks a free port. */
@@ -97,22 +109,175 @@ public final class WorkerServer implements AutoCloseable {
         o.put("decode_tokens_per_s", l.decodeTokensPerS());
         req.response().putHeader("content-type", "application/json").end(o.toString());
       }
-      case "/internal/v1/generate" -> {
-        if (!req.method().name().equals("POST")) {
-          error(req.response(), 405, "use POST");
-          return;
-        }
-        String length = req.getHeader("content-length");
-        if (length != null && Long.parseLong(length) > MAX_BODY_BYTES) {
-          error(req.response(), 413, "the body is over " + MAX_BODY_BYTES + " bytes");
-          return;
-        }
-        req.body()
-            .onSuccess(body -> generate(req, body))
-            .onFailure(e -> error(req.response(), 400, "cannot read the body: " + e.getMessage()));
-      }
+      case "/internal/v1/generate" -> withBody(req, this::generate);
+      case "/internal/v1/reserve" -> withBody(req, this::reserve);
+      case "/internal/v1/resume" -> withBody(req, this::resume);
+      case "/internal/v1/prefill" -> withBody(req, this::prefill);
+      case "/internal/v1/cancel" ->
+          withBody(
+              req,
+              (r, b) -> {
+                try {
+                  loop.cancel(JSON.readTree(b.getBytes()).path("id").asText());
+                  r.response().setStatusCode(204).end();
+                } catch (java.io.IOException e) {
+                  error(r.response(), 400, e.getMessage());
+                }
+              });
       default -> error(req.response(), 404, "no such endpoint: " + path);
     }
+  }
+
+  private void withBody(
+      HttpServerRequest req, java.util.function.BiConsumer<HttpServerRequest, Buffer> then) {
+    if (!req.method().name().equals("POST")) {
+      error(req.response(), 405, "use POST");
+      return;
+    }
+    String length = req.getHeader("content-length");
+    if (length != null && Long.parseLong(length) > MAX_BODY_BYTES) {
+      error(req.response(), 413, "the body is over " + MAX_BODY_BYTES + " bytes");
+      return;
+    }
+    req.body()
+        .onSuccess(body -> then.accept(req, body))
+        .onFailure(e -> error(req.response(), 400, "cannot read the body: " + e.getMessage()));
+  }
+
+  /** Decode side of a handoff: reserve blocks, answer the ticket (or 429). */
+  private void reserve(HttpServerRequest req, Buffer body) {
+    if (kv == null) {
+      error(req.response(), 409, "this worker does not take KV transfers");
+      return;
+    }
+    JsonNode j;
+    try {
+      j = JSON.readTree(body.getBytes());
+    } catch (java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    loop.reserve(j.path("id").asText(), j.path("tokens").asInt())
+        .whenComplete(
+            (seq, failure) ->
+                ctx.runOnContext(
+                    v -> {
+                      if (failure != null) {
+                        error(req.response(), 400, failure.getMessage());
+                      } else if (seq == null) {
+                        metrics.refused("no_kv_room");
+                        error(req.response(), 429, "no room for the request's KV here");
+                      } else {
+                        req.response()
+                            .putHeader("content-type", "application/json")
+                            .end(kv.ticket(seq).toString());
+                      }
+                    }));
+  }
+
+  /** Decode side of a handoff: continue from the snapshot and stream the rest. */
+  private void resume(HttpServerRequest req, Buffer body) {
+    GenerationSnapshot snap;
+    try {
+      snap = SnapshotJson.read(JSON.readTree(body.getBytes()).path("snapshot"));
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    HttpServerResponse resp = req.response();
+    Context ctx = vertx.getOrCreateContext();
+    AtomicBoolean done = new AtomicBoolean();
+    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
+    resp.closeHandler(
+        v -> {
+          if (!done.get()) {
+            loop.cancel(snap.id());
+          }
+        });
+    loop.resume(snap, streamTo(resp, ctx, done, snap.prompt().length))
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure != null) {
+                ctx.runOnContext(
+                    v -> {
+                      done.set(true);
+                      error(resp, 400, failure.getMessage());
+                    });
+              }
+            });
+  }
+
+  /**
+   * Prefill side of a handoff: prefill, write the KV into the ticket's blocks, answer the first
+   * token's event with the snapshot (none when the first token ended the request).
+   */
+  private void prefill(HttpServerRequest req, Buffer body) {
+    if (kv == null) {
+      error(req.response(), 409, "this worker does not take KV transfers");
+      return;
+    }
+    Request r;
+    JsonNode ticket;
+    try {
+      JsonNode root = JSON.readTree(body.getBytes());
+      r = Request.parse(root, model);
+      ticket = root.path("ticket");
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    HttpServerResponse resp = req.response();
+    Context ctx = vertx.getOrCreateContext();
+    ObjectNode[] snapshot = {null};
+    loop.submit(
+            r.id(),
+            r.prompt(),
+            r.params(),
+            r.ttftBudgetNanos(),
+            g -> {
+              kv.push(g, ticket);
+              snapshot[0] = SnapshotJson.write(g.snapshot());
+            },
+            ev -> {
+              ObjectNode out = JSON.createObjectNode();
+              out.set("event", event(ev, r.prompt().length));
+              if (snapshot[0] != null) {
+                out.set("snapshot", snapshot[0]);
+              }
+              ctx.runOnContext(
+                  v -> resp.putHeader("content-type", "application/json").end(out.toString()));
+            })
+        .whenComplete(
+            (accepted, failure) ->
+                ctx.runOnContext(
+                    v -> {
+                      if (failure != null) {
+                        error(resp, 400, failure.getMessage());
+                      } else if (accepted != Admission.ACCEPTED) {
+                        metrics.refused(
+                            accepted == Admission.QUEUE_FULL ? "queue_full" : "ttft_budget");
+                        error(resp, 429, "refused: " + accepted);
+                      }
+                    }));
+  }
+
+  private java.util.function.Consumer<TokenEvent> streamTo(
+      HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens) {
+    return ev -> {
+      String line = event(ev, promptTokens).toString() + "\n";
+      boolean last = ev.finished();
+      ctx.runOnContext(
+          v -> {
+            if (last) {
+              done.set(true);
+              metrics.finished(ev.generation().stopReason().openAiFinishReason());
+              resp.end(line);
+            } else {
+              resp.write(line);
+            }
+          });
+    };
   }
 
   private void generate(HttpServerRequest req, Buffer body) {

@@ -1,6 +1,5 @@
 package dev.duet.controller.gateway;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.controller.openai.ApiError;
@@ -9,7 +8,6 @@ import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
 import dev.duet.controller.openai.OpenAiRequestParser;
 import dev.duet.controller.openai.OpenAiResponses;
-import dev.duet.controller.openai.OpenAiResponses.Usage;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceView;
 import dev.duet.controller.routing.RoutePlan;
@@ -17,12 +15,10 @@ import dev.duet.controller.routing.Router;
 import dev.duet.engine.sampling.SamplingParams;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.parsetools.RecordParser;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -213,7 +209,7 @@ public final class Gateway {
                                         + ": "
                                         + (b.succeeded() ? b.result().toString() : ""))));
               } else {
-                relay(resp, r, id, cresp, start, routing[0]);
+                new ClientStream(resp, r, id, start, routing[0], responses, metrics).attach(cresp);
               }
             })
         .onFailure(
@@ -221,113 +217,6 @@ public final class Gateway {
               LOG.warn("request {}: instance {} failed: {}", id, target.id(), e.toString());
               offer(req, r, id, upstream, order, next + 1, start);
             });
-  }
-
-  private void relay(
-      HttpServerResponse resp,
-      OpenAiRequest r,
-      String id,
-      HttpClientResponse up,
-      long start,
-      long routingNanos) {
-    Kind kind = r.kind();
-    long[] firstToken = {0};
-    StringBuilder text = new StringBuilder();
-    boolean[] first = {true};
-    if (r.stream()) {
-      resp.setChunked(true)
-          .putHeader("content-type", "text/event-stream")
-          .putHeader("cache-control", "no-cache");
-    }
-    RecordParser lines =
-        RecordParser.newDelimited(
-            "\n",
-            line -> {
-              JsonNode ev;
-              try {
-                ev = JSON.readTree(line.getBytes());
-              } catch (java.io.IOException e) {
-                LOG.error("request {}: unreadable event from the worker: {}", id, line);
-                return;
-              }
-              String chunk = ev.path("text").asText("");
-              boolean finished = ev.path("finished").asBoolean(false);
-              String reason = finished ? ev.path("finish_reason").asText() : null;
-              boolean isFirst = firstToken[0] == 0;
-              if (isFirst) {
-                firstToken[0] = System.nanoTime();
-              }
-              if (finished) {
-                long now = System.nanoTime();
-                metrics.completed(
-                    firstToken[0] - start,
-                    now - start,
-                    ev.path("completion_tokens").asInt(),
-                    reason);
-              }
-              if (r.stream()) {
-                if (!chunk.isEmpty() || first[0]) {
-                  resp.write(
-                      OpenAiResponses.sse(
-                          responses.chunk(kind, id, r.model(), first[0], chunk, null)));
-                  first[0] = false;
-                }
-                if (finished) {
-                  resp.write(
-                      OpenAiResponses.sse(responses.chunk(kind, id, r.model(), false, "", reason)));
-                  if (r.includeUsage()) {
-                    resp.write(
-                        OpenAiResponses.sse(responses.usageChunk(kind, id, r.model(), usage(ev))));
-                  }
-                  resp.end(OpenAiResponses.DONE);
-                }
-                if (isFirst) {
-                  metrics.overhead(routingNanos + System.nanoTime() - firstToken[0]);
-                }
-              } else {
-                text.append(chunk);
-                if (isFirst) {
-                  metrics.overhead(routingNanos + System.nanoTime() - firstToken[0]);
-                }
-                if (finished) {
-                  resp.putHeader("content-type", "application/json")
-                      .end(
-                          responses
-                              .complete(kind, id, r.model(), text.toString(), reason, usage(ev))
-                              .toString());
-                }
-              }
-            });
-    up.handler(lines);
-    Runnable broke =
-        () -> {
-          if (resp.ended() || resp.closed()) {
-            return; // finished, or the client went away and the upstream was reset for it
-          }
-          LOG.warn("request {}: the worker's stream broke before the last token", id);
-          metrics.outcome("upstream_failed");
-          ApiError e =
-              new ApiError(
-                  502,
-                  "upstream_error",
-                  null,
-                  null,
-                  "the instance serving this request failed before it finished; retry the request");
-          if (!resp.headWritten()) {
-            error(resp, e);
-          } else if (r.stream()) {
-            resp.write(OpenAiResponses.sse(e.toJson()));
-            resp.end(OpenAiResponses.DONE);
-          } else {
-            resp.reset();
-          }
-        };
-    up.exceptionHandler(x -> broke.run());
-    up.endHandler(v -> broke.run());
-  }
-
-  private static Usage usage(JsonNode ev) {
-    return new Usage(ev.path("prompt_tokens").asInt(), ev.path("completion_tokens").asInt());
   }
 
   /** Sends an OpenAI-style error (unless the response is already streaming). */

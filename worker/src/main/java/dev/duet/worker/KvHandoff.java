@@ -1,0 +1,109 @@
+package dev.duet.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.exec.Generation;
+import dev.duet.engine.kv.KvCachePool;
+import dev.duet.engine.kv.KvLayout;
+import dev.duet.engine.kv.KvSequence;
+import dev.duet.kvtransfer.KvEndpoint;
+import dev.duet.kvtransfer.KvRegion;
+import dev.duet.kvtransfer.KvTransferNode;
+import dev.duet.kvtransfer.TransferChannel;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Moves a prompt's KV from a prefill instance into the blocks a decode instance reserved for it,
+ * over kv-transfer. The decode side answers a reservation with a ticket (its KV endpoint, its
+ * pool's registered region, the reserved block ids and the layout's sizes); the prefill side writes
+ * every layer's blocks to the ticket's offsets in one scatter write, then a notify whose completion
+ * says the bytes are in place.
+ *
+ * <p>Threading: {@link #push} runs on the prefill instance's step thread; channels are cached per
+ * peer and thread-safe.
+ */
+public final class KvHandoff implements AutoCloseable {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final KvTransferNode node;
+  private final KvCachePool pool;
+  private final KvRegion region; // this instance's pool, when peers write into it
+  private final Map<String, TransferChannel> channels = new ConcurrentHashMap<>();
+
+  /**
+   * @param region the registered region of {@code pool}'s memory (decode side), or null
+   */
+  public KvHandoff(KvTransferNode node, KvCachePool pool, KvRegion region) {
+    this.node = node;
+    this.pool = pool;
+    this.region = region;
+  }
+
+  /** The ticket for blocks reserved here. */
+  public ObjectNode ticket(KvSequence reserved) {
+    if (region == null) {
+      throw new IllegalStateException("this instance's KV pool is not registered for transfers");
+    }
+    KvLayout l = pool.layout();
+    ObjectNode t = JSON.createObjectNode();
+    t.put("kv_endpoint", node.endpoint().encode());
+    t.put("region", region.encode());
+    t.set("block_ids", JSON.valueToTree(reserved.blockIds()));
+    t.put("block_bytes", l.blockBytes());
+    t.put("layer_bytes", l.layerBytes());
+    t.put("block_size", l.blockSize());
+    return t;
+  }
+
+  /**
+   * Writes the KV of {@code g}'s first {@code g.kv().length()} positions, in every layer, into the
+   * ticket's blocks, and waits until they are in place.
+   *
+   * @throws IllegalStateException when the ticket's layout differs from this pool's
+   */
+  public void push(Generation g, JsonNode ticket) {
+    KvLayout l = pool.layout();
+    if (ticket.path("block_bytes").asLong() != l.blockBytes()
+        || ticket.path("block_size").asInt() != l.blockSize()) {
+      throw new IllegalStateException(
+          "the decode instance's KV layout differs from this one's: " + ticket);
+    }
+    long layerBytes = ticket.path("layer_bytes").asLong();
+    KvEndpoint peer = KvEndpoint.decode(ticket.path("kv_endpoint").asText());
+    KvRegion remote = KvRegion.decode(ticket.path("region").asText());
+    JsonNode dst = ticket.path("block_ids");
+    int[] src = g.kv().blockIds();
+    int blocks = (g.kv().length() + l.blockSize() - 1) / l.blockSize();
+    if (dst.size() < blocks) {
+      throw new IllegalStateException(
+          "the ticket reserves " + dst.size() + " blocks; the prompt needs " + blocks);
+    }
+    MemorySegment memory = pool.segment();
+    List<MemorySegment> slices = new ArrayList<>();
+    long[] offsets = new long[l.numLayers() * blocks];
+    int k = 0;
+    for (int layer = 0; layer < l.numLayers(); layer++) {
+      for (int b = 0; b < blocks; b++) {
+        slices.add(memory.asSlice(pool.blockOffset(layer, src[b]), l.blockBytes()));
+        offsets[k++] = layer * layerBytes + dst.get(b).asLong() * l.blockBytes();
+      }
+    }
+    TransferChannel channel =
+        channels.compute(
+            peer.encode(), (key, c) -> c != null && c.isOpen() ? c : node.connect(peer));
+    channel.write(slices, remote, offsets).join();
+    channel.notify(g.kv().length()).join();
+  }
+
+  @Override
+  public void close() {
+    channels.values().forEach(TransferChannel::close);
+    node.close();
+  }
+}

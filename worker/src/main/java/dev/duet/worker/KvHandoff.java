@@ -45,6 +45,27 @@ public final class KvHandoff implements AutoCloseable {
     this.region = region;
   }
 
+  /**
+   * The decode side: a KV pool of {@code layout} in memory the node allocates (a shared-memory file
+   * when it can, so a same-host prefill instance writes into it directly), registered so peers can
+   * write into it. Build the engine on {@link #pool()}.
+   */
+  public static KvHandoff decodeSide(KvTransferNode node, KvLayout layout) {
+    MemorySegment memory = node.allocate(layout.totalBytes());
+    KvCachePool pool = new KvCachePool(layout, memory);
+    return new KvHandoff(node, pool, node.register(memory));
+  }
+
+  /** The prefill side: writes from {@code pool} (the engine's own) to decode instances. */
+  public static KvHandoff prefillSide(KvTransferNode node, KvCachePool pool) {
+    return new KvHandoff(node, pool, null);
+  }
+
+  /** The pool this handoff reads from (prefill) or peers write into (decode). */
+  public KvCachePool pool() {
+    return pool;
+  }
+
   /** The ticket for blocks reserved here. */
   public ObjectNode ticket(KvSequence reserved) {
     if (region == null) {

@@ -9,6 +9,7 @@ import dev.duet.controller.openai.OpenAiRequest.Kind;
 import dev.duet.controller.openai.OpenAiRequestParser;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
 import dev.duet.controller.routing.RoutePlan;
 import dev.duet.controller.routing.Router;
@@ -53,6 +54,7 @@ public final class Gateway {
   private final RandomGenerator seeds;
   private final GatewayMetrics metrics;
   private final Duration ttftBudget;
+  private final SplitRoute split;
 
   /**
    * @param ttftBudget the time to first token each instance is asked to meet: one that cannot start
@@ -69,6 +71,7 @@ public final class Gateway {
       Duration ttftBudget) {
     this.metrics = metrics;
     this.ttftBudget = ttftBudget;
+    this.split = new SplitRoute(client, responses, metrics);
     this.model = model;
     this.registry = registry;
     this.router = router;
@@ -118,14 +121,7 @@ public final class Gateway {
       return;
     }
     List<InstanceView> alive = registry.alive();
-    List<InstanceView> order =
-        router
-            .plan(alive, prompt.length, params.maxTokens())
-            .map(RoutePlan::prefillOrder)
-            .orElse(List.of())
-            .stream()
-            .filter(i -> i.descriptor().role().decodes()) // BOTH instances only, for now
-            .toList();
+    java.util.Optional<RoutePlan> plan = router.plan(alive, prompt.length, params.maxTokens());
     String id = responses.newId(kind);
     ObjectNode upstream = JSON.createObjectNode().put("id", id);
     upstream.put("ttft_budget_ms", ttftBudget.toNanos() / 1e6);
@@ -138,6 +134,27 @@ public final class Gateway {
     p.put("max_tokens", params.maxTokens());
     p.set("stop", JSON.valueToTree(params.stop()));
     p.put("ignore_eos", params.ignoreEos());
+    if (plan.isPresent() && plan.get().decode().descriptor().role() == InstanceRole.DECODE) {
+      List<InstanceView> prefills =
+          plan.get().prefillOrder().stream()
+              .filter(i -> i.descriptor().role() == InstanceRole.PREFILL)
+              .toList();
+      split.run(
+          req,
+          r,
+          id,
+          upstream,
+          prompt.length + params.maxTokens(),
+          plan.get().decode(),
+          prefills,
+          start);
+      return;
+    }
+    // Colocated: instances of role both, in the router's order.
+    List<InstanceView> order =
+        plan.map(RoutePlan::prefillOrder).orElse(List.of()).stream()
+            .filter(i -> i.descriptor().role() == InstanceRole.BOTH)
+            .toList();
     offer(req, r, id, Buffer.buffer(upstream.toString()), order, 0, start);
   }
 

@@ -9,11 +9,17 @@ import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.kv.KvDtype;
+import dev.duet.engine.kv.KvLayout;
 import dev.duet.engine.model.LlamaModel;
+import dev.duet.kvtransfer.KvTransferConfig;
+import dev.duet.kvtransfer.KvTransferNode;
 import dev.duet.worker.ControllerLink;
+import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.time.Clock;
@@ -35,11 +41,19 @@ final class TestCluster implements AutoCloseable {
   final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
+  final List<StepLoop> loops = new ArrayList<>();
   private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
   TestCluster(LlamaModel model, String name, int workers, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
+    this(model, name, java.util.Collections.nCopies(workers, "both"), kvBlocks, ttftBudget);
+  }
+
+  /** Workers of the given roles ({@code both}, {@code prefill}, {@code decode}). */
+  TestCluster(LlamaModel model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
+      throws InterruptedException {
+    int workers = roles.size();
     gateway =
         new Gateway(
             ServedModel.of(name, model),
@@ -54,15 +68,32 @@ final class TestCluster implements AutoCloseable {
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
     for (int w = 0; w < workers; w++) {
-      InferenceEngine engine =
-          InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(kvBlocks));
+      String role = roles.get(w);
+      KvHandoff kv = null;
+      InferenceEngine engine;
+      if (role.equals("decode")) {
+        var c = model.config();
+        kv =
+            KvHandoff.decodeSide(
+                KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
+                KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), kvBlocks, KvDtype.F32));
+        engine = new InferenceEngine(model, kv.pool());
+      } else {
+        engine = InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(kvBlocks));
+        if (role.equals("prefill")) {
+          kv =
+              KvHandoff.prefillSide(
+                  KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
+                  engine.cache());
+        }
+      }
       StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
       WorkerMetrics metrics = new WorkerMetrics(loop, kvBlocks);
-      WorkerServer server = new WorkerServer(vertx, model, loop, metrics);
+      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, kv);
       int wport = server.listen("127.0.0.1", 0).await();
       ObjectNode d = json.createObjectNode();
       d.put("id", "w" + w);
-      d.put("role", "both");
+      d.put("role", role);
       d.put("endpoint", "http://127.0.0.1:" + wport);
       d.put("model", name);
       d.put("kv_blocks", kvBlocks);
@@ -72,9 +103,13 @@ final class TestCluster implements AutoCloseable {
           new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
       link.start();
       closers.addAll(List.of(link, server, loop, engine));
+      if (kv != null) {
+        closers.add(kv);
+      }
       workerParts.add(List.of(link, server, loop));
       engines.add(engine);
       workerMetrics.add(metrics);
+      loops.add(loop);
     }
     closers.add(controller);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

@@ -1,0 +1,188 @@
+package dev.duet.controller.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.openai.ApiError;
+import dev.duet.controller.openai.OpenAiRequest;
+import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.registry.InstanceView;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import java.net.URI;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A request served disaggregated: the decode instance reserves blocks and answers a ticket; the
+ * prefill instances are offered the prompt with the ticket in order until one accepts (each refuses
+ * at once when it cannot meet the TTFT budget); the one that accepts prefills, writes the KV into
+ * the reserved blocks over kv-transfer and answers the first token with the request's snapshot; the
+ * decode instance then resumes it and streams the rest. The client sees one answer. When no prefill
+ * instance accepts, the reservation is given back and the client gets a 503.
+ *
+ * <p>Threading: the controller's event loop.
+ */
+final class SplitRoute {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SplitRoute.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private record Reply(int status, Buffer body) {}
+
+  private final HttpClient client;
+  private final OpenAiResponses responses;
+  private final GatewayMetrics metrics;
+
+  SplitRoute(HttpClient client, OpenAiResponses responses, GatewayMetrics metrics) {
+    this.client = client;
+    this.responses = responses;
+    this.metrics = metrics;
+  }
+
+  void run(
+      HttpServerRequest req,
+      OpenAiRequest r,
+      String id,
+      ObjectNode upstream,
+      int lifetimeTokens,
+      InstanceView decode,
+      List<InstanceView> prefills,
+      long start) {
+    HttpServerResponse resp = req.response();
+    ObjectNode reserve = JSON.createObjectNode().put("id", id).put("tokens", lifetimeTokens);
+    post(decode, "/internal/v1/reserve", reserve.toString())
+        .compose(reply -> reply.body())
+        .onComplete(
+            ar -> {
+              if (ar.failed()) {
+                overloaded(resp, "the decode instance " + decode.id() + " failed: " + ar.cause());
+                return;
+              }
+              JsonNode ticket;
+              try {
+                ticket = JSON.readTree(ar.result().getBytes());
+              } catch (java.io.IOException e) {
+                overloaded(resp, "unreadable ticket from " + decode.id());
+                return;
+              }
+              if (!ticket.has("region")) {
+                overloaded(resp, "no room for the request's KV on " + decode.id());
+                return;
+              }
+              upstream.set("ticket", ticket);
+              offer(req, r, id, upstream, decode, prefills, 0, start, System.nanoTime() - start);
+            });
+  }
+
+  private void offer(
+      HttpServerRequest req,
+      OpenAiRequest r,
+      String id,
+      ObjectNode upstream,
+      InstanceView decode,
+      List<InstanceView> prefills,
+      int next,
+      long start,
+      long routingNanos) {
+    HttpServerResponse resp = req.response();
+    if (next >= prefills.size()) {
+      cancel(decode, id);
+      overloaded(
+          resp, "every prefill instance refused the request (" + prefills.size() + " tried)");
+      return;
+    }
+    InstanceView target = prefills.get(next);
+    send(target, "/internal/v1/prefill", upstream.toString())
+        .onComplete(
+            ar -> {
+              if (ar.failed() || ar.result().status() == 429) {
+                if (ar.failed()) {
+                  LOG.warn(
+                      "request {}: prefill {} failed: {}", id, target.id(), ar.cause().toString());
+                }
+                offer(req, r, id, upstream, decode, prefills, next + 1, start, routingNanos);
+                return;
+              }
+              if (ar.result().status() != 200) {
+                cancel(decode, id);
+                Gateway.error(
+                    resp,
+                    new ApiError(
+                        502,
+                        "upstream_error",
+                        null,
+                        null,
+                        "prefill " + target.id() + " answered " + ar.result().status()));
+                return;
+              }
+              JsonNode answer;
+              try {
+                answer = JSON.readTree(ar.result().body().getBytes());
+              } catch (java.io.IOException e) {
+                cancel(decode, id);
+                Gateway.error(
+                    resp, new ApiError(502, "upstream_error", null, null, "unreadable prefill"));
+                return;
+              }
+              ClientStream stream =
+                  new ClientStream(resp, r, id, start, routingNanos, responses, metrics);
+              stream.accept(answer.path("event"));
+              if (!answer.has("snapshot")) {
+                cancel(decode, id); // the first token ended it: nothing to decode
+                return;
+              }
+              ObjectNode resume = JSON.createObjectNode();
+              resume.set("snapshot", answer.get("snapshot"));
+              post(decode, "/internal/v1/resume", resume.toString())
+                  .onSuccess(
+                      up -> {
+                        resp.closeHandler(
+                            v -> {
+                              if (!resp.ended()) {
+                                up.request().reset();
+                              }
+                            });
+                        stream.attach(up);
+                      })
+                  .onFailure(e -> stream.broke());
+            });
+  }
+
+  private void cancel(InstanceView decode, String id) {
+    post(decode, "/internal/v1/cancel", JSON.createObjectNode().put("id", id).toString())
+        .onSuccess(up -> up.body());
+  }
+
+  private void overloaded(HttpServerResponse resp, String why) {
+    metrics.rejected();
+    metrics.outcome("503");
+    resp.putHeader("retry-after", "1");
+    Gateway.error(resp, ApiError.overloaded(why));
+  }
+
+  private Future<Reply> send(InstanceView target, String path, String body) {
+    return post(target, path, body)
+        .compose(up -> up.body().map(b -> new Reply(up.statusCode(), b)));
+  }
+
+  private Future<HttpClientResponse> post(InstanceView target, String path, String body) {
+    URI uri = URI.create(target.descriptor().endpoint());
+    return client
+        .request(
+            new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setHost(uri.getHost())
+                .setPort(uri.getPort())
+                .setURI(path)
+                .putHeader("content-type", "application/json"))
+        .compose(c -> c.send(Buffer.buffer(body)));
+  }
+}

@@ -27,21 +27,22 @@ import picocli.CommandLine.Option;
     description = {
       "Start a controller and workers on this machine as child processes and serve the"
           + " OpenAI-compatible API on 127.0.0.1.",
-      "Today the workers run role both (prefill and decode in one process); --prefill and"
-          + " --decode need the kv-transfer handoff and are refused until it lands."
+      "With --prefill N --decode M the workers are split: prefill workers write each prompt's"
+          + " KV into a decode worker over kv-transfer (shared memory on this host); with --both N"
+          + " each worker prefills and decodes (the colocated baseline). Default: --both 1."
     })
 final class LocalCommand implements Callable<Integer> {
 
   /** The default model: a real small Llama, downloaded once from the hub. */
   static final String DEFAULT_MODEL = "hf:ggml-org/models/tinyllamas/stories15M-q4_0.gguf";
 
-  @Option(names = "--both", defaultValue = "1", description = "Workers of role both.")
-  int both;
+  @Option(names = "--both", description = "Workers of role both (default: 1 without --prefill).")
+  Integer both;
 
-  @Option(names = "--prefill", defaultValue = "0", description = "Prefill workers (not yet).")
+  @Option(names = "--prefill", defaultValue = "0", description = "Prefill workers.")
   int prefill;
 
-  @Option(names = "--decode", defaultValue = "0", description = "Decode workers (not yet).")
+  @Option(names = "--decode", defaultValue = "0", description = "Decode workers.")
   int decode;
 
   @Option(
@@ -71,14 +72,25 @@ final class LocalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (prefill > 0 || decode > 0) {
+    if ((prefill > 0) != (decode > 0)) {
       throw new IllegalArgumentException(
-          "--prefill and --decode are not available yet: split prefill/decode needs the"
-              + " kv-transfer handoff; use --both N");
+          "--prefill and --decode go together (a split cluster needs at least one of each)");
     }
-    if (both < 1) {
-      throw new IllegalArgumentException("--both must be >= 1, got " + both);
+    int colocated = both != null ? both : (prefill > 0 ? 0 : 1);
+    if (colocated < 0 || prefill < 0 || decode < 0 || colocated + prefill + decode == 0) {
+      throw new IllegalArgumentException("need at least one worker");
     }
+    List<String> roles = new ArrayList<>();
+    for (int i = 0; i < colocated; i++) {
+      roles.add("both");
+    }
+    for (int i = 0; i < prefill; i++) {
+      roles.add("prefill");
+    }
+    for (int i = 0; i < decode; i++) {
+      roles.add("decode");
+    }
+    int workers = roles.size();
     String spec = model;
     Path path;
     if (spec == null) {
@@ -114,29 +126,44 @@ final class LocalCommand implements Callable<Integer> {
             "--served-model-name",
             name));
     int perWorker =
-        threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / both);
+        threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
     awaitAlive(url, 0, deadline);
-    for (int i = 0; i < both; i++) {
+    for (int i = 0; i < workers; i++) {
+      String id = roles.get(i) + "-" + i;
       start(
-          "worker-" + i,
+          id,
           List.of(
               "worker",
+              "--role",
+              roles.get(i),
               "--controller",
               url,
               "--model",
               path.toString(),
               "--id",
-              "worker-" + i,
+              id,
               "--threads",
               String.valueOf(perWorker)));
     }
-    awaitAlive(url, both, deadline);
+    awaitAlive(url, workers, deadline);
     System.out.printf(
-        "%nDuet is serving %s at %s (%d worker%s, role both).%n%nTry:%n  curl %s/v1/completions"
+        "%nDuet is serving %s at %s (%d worker%s: %s).%n%nTry:%n  curl %s/v1/completions"
             + " -H 'Content-Type: application/json' -d '{\"model\": \"%s\", \"prompt\": \"Once"
             + " upon a time\", \"max_tokens\": 32}'%n%nCtrl-C stops everything.%n",
-        name, url, both, both == 1 ? "" : "s", url, name);
+        name,
+        url,
+        workers,
+        workers == 1 ? "" : "s",
+        prefill > 0
+            ? prefill
+                + " prefill, "
+                + decode
+                + " decode"
+                + (colocated > 0 ? ", " + colocated + " both" : "")
+            : "role both",
+        url,
+        name);
     System.out.flush();
     while (true) {
       for (int i = 0; i < children.size(); i++) {
@@ -144,7 +171,7 @@ final class LocalCommand implements Callable<Integer> {
         if (!p.isAlive()) {
           System.err.printf(
               "duet local: %s exited with %d; stopping the others%n",
-              i == 0 ? "the controller" : "worker-" + (i - 1), p.exitValue());
+              i == 0 ? "the controller" : "worker " + (i - 1), p.exitValue());
           stopAll();
           return 1;
         }

@@ -5,12 +5,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
+import dev.duet.engine.kv.KvDtype;
+import dev.duet.engine.kv.KvLayout;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.tensor.ComputePool;
+import dev.duet.kvtransfer.KvTransferConfig;
+import dev.duet.kvtransfer.KvTransferNode;
 import dev.duet.worker.ControllerLink;
+import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.util.Locale;
@@ -27,8 +33,9 @@ import picocli.CommandLine.Option;
     description = {
       "Run a worker: load the model, serve its control API, register with the controller and"
           + " heartbeat its load every second.",
-      "Role both (prefill and decode in one process, the colocated baseline) works today; roles"
-          + " prefill and decode need the kv-transfer handoff and are refused until it lands."
+      "Roles: both (prefill and decode in one process, the colocated baseline), prefill (computes"
+          + " prompts and writes their KV into a decode worker over kv-transfer), decode (holds"
+          + " the KV pool in shared memory, continues requests and streams their tokens)."
     })
 final class WorkerCommand implements Callable<Integer> {
 
@@ -93,29 +100,42 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!role.toLowerCase(Locale.ROOT).equals("both")) {
-      throw new IllegalArgumentException(
-          "--role "
-              + role
-              + " is not available yet: split prefill/decode needs the kv-transfer handoff;"
-              + " use --role both");
+    String r = role.toLowerCase(Locale.ROOT);
+    if (!r.equals("both") && !r.equals("prefill") && !r.equals("decode")) {
+      throw new IllegalArgumentException("--role must be prefill, decode or both, not " + role);
     }
     String instanceId = id != null ? id : "worker-" + UUID.randomUUID().toString().substring(0, 8);
     ComputePool pool = threads > 0 ? new ComputePool(threads) : ComputePool.ofAvailableProcessors();
     LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
-    EngineOptions options =
-        EngineOptions.defaults()
-            .withKvBlocks(kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama.config()));
-    InferenceEngine engine = InferenceEngine.create(llama, options);
+    int blocks = kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama.config());
+    KvHandoff kv = null;
+    InferenceEngine engine;
+    if (r.equals("decode")) {
+      var c = llama.config();
+      kv =
+          KvHandoff.decodeSide(
+              KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
+              KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), blocks, KvDtype.F32));
+      engine = new InferenceEngine(llama, kv.pool());
+    } else {
+      engine = InferenceEngine.create(llama, EngineOptions.defaults().withKvBlocks(blocks));
+      if (r.equals("prefill")) {
+        kv =
+            KvHandoff.prefillSide(
+                KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
+                engine.cache());
+      }
+    }
     StepLoop loop =
         new StepLoop(engine, new BatchScheduler.Options(tokenBudget, maxBatch, maxQueued));
     Vertx vertx = Vertx.vertx();
     WorkerServer server =
-        new WorkerServer(vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()));
+        new WorkerServer(
+            vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()), kv);
     int actual = server.listen(host, port).await();
     ObjectNode d = new ObjectMapper().createObjectNode();
     d.put("id", instanceId);
-    d.put("role", "both");
+    d.put("role", r);
     d.put("endpoint", "http://" + host + ":" + actual);
     d.put("model", model);
     d.put("kv_blocks", engine.cache().totalBlocks());
@@ -124,8 +144,9 @@ final class WorkerCommand implements Callable<Integer> {
     ControllerLink link = new ControllerLink(vertx, controller, d, loop);
     link.start();
     System.err.printf(
-        "duet worker %s (role both) on http://%s:%d, %d KV blocks; controller %s%n",
-        instanceId, host, actual, engine.cache().totalBlocks(), controller);
+        "duet worker %s (role %s) on http://%s:%d, %d KV blocks; controller %s%n",
+        instanceId, r, host, actual, engine.cache().totalBlocks(), controller);
+    KvHandoff handoff = kv;
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -136,6 +157,9 @@ final class WorkerCommand implements Callable<Integer> {
                   loop.close();
                   vertx.close().await();
                   engine.close();
+                  if (handoff != null) {
+                    handoff.close();
+                  }
                   llama.close();
                   pool.close();
                   stop.countDown();

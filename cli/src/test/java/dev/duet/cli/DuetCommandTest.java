@@ -264,13 +264,13 @@ class DuetCommandTest {
   }
 
   @Test
-  void splitRolesAreRefusedClearlyUntilTheyExist() {
+  void badWorkerRolesAndLopsidedSplitsAreRefusedClearly() {
     Run worker =
-        duet("worker", "--role", "prefill", "--controller", "http://127.0.0.1:1", "--model", "x");
+        duet("worker", "--role", "sideways", "--controller", "http://127.0.0.1:1", "--model", "x");
     assertThat(worker.exit()).isEqualTo(1);
-    assertThat(worker.err()).contains("--role prefill is not available yet");
-    Run local = duet("local", "--prefill", "1", "--decode", "1");
+    assertThat(worker.err()).contains("--role must be prefill, decode or both");
+    Run local = duet("local", "--prefill", "1");
     assertThat(local.exit()).isEqualTo(1);
-    assertThat(local.err()).contains("--prefill and --decode are not available yet");
+    assertThat(local.err()).contains("--prefill and --decode go together");
   }
 }

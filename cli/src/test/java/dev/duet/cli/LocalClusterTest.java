@@ -16,9 +16,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code duet local} as a user runs it: real child processes, a real request, a clean stop. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -26,8 +27,10 @@ class LocalClusterTest {
 
   @TempDir Path cache;
 
-  @Test
-  void localStartsAClusterThatAnswersAndLeavesNoChildBehind() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"--both 2", "--prefill 1 --decode 1"})
+  void localStartsAClusterThatAnswersExactlyAndLeavesNoChildBehind(String workers)
+      throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -43,15 +46,9 @@ class LocalClusterTest {
                 "-cp",
                 System.getProperty("java.class.path"),
                 DuetCommand.class.getName(),
-                "local",
-                "--both",
-                "2",
-                "--model",
-                "synth:tiny",
-                "--threads",
-                "1",
-                "--port",
-                String.valueOf(port)));
+                "local"));
+    cmd.addAll(List.of(workers.split(" ")));
+    cmd.addAll(List.of("--model", "synth:tiny", "--threads", "1", "--port", String.valueOf(port)));
     Process local = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try {
       BufferedReader out =
@@ -61,6 +58,7 @@ class LocalClusterTest {
         // startup logs
       }
       assertThat(line).as("duet local reported ready").isNotNull().contains("2 workers");
+      assertExactAgainstGenerate(port);
       Thread.ofVirtual()
           .start(
               () -> {
@@ -112,6 +110,63 @@ class LocalClusterTest {
         k.onExit().get(10, TimeUnit.SECONDS);
         assertThat(k.isAlive()).isFalse();
       }
+    }
+  }
+
+  /**
+   * Concurrent greedy and seeded requests get exactly the text {@code duet generate} produces for
+   * the same prompt and sampling.
+   */
+  private static void assertExactAgainstGenerate(int port) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    HttpClient http = HttpClient.newHttpClient();
+    String[] prompts = {"Once upon a time", "the", "hello world, this is a longer prompt", "a b c"};
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    List<String[]> generateArgs = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      String prompt = prompts[i % prompts.length];
+      int max = 4 + i;
+      double temperature = i % 2 == 0 ? 0 : 0.8;
+      long seed = 40 + i;
+      var body = json.createObjectNode();
+      body.put("model", "tiny");
+      body.put("prompt", prompt);
+      body.put("max_tokens", max);
+      body.put("temperature", temperature);
+      body.put("seed", seed);
+      body.put("ignore_eos", true);
+      calls.add(
+          http.sendAsync(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                  .header("content-type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString()));
+      generateArgs.add(
+          new String[] {
+            "generate",
+            "--model",
+            "synth:tiny",
+            "--prompt",
+            prompt,
+            "--max-tokens",
+            String.valueOf(max),
+            "--temperature",
+            String.valueOf(temperature),
+            "--seed",
+            String.valueOf(seed),
+            "--ignore-eos",
+            "--json"
+          });
+    }
+    for (int i = 0; i < calls.size(); i++) {
+      HttpResponse<String> r = calls.get(i).get();
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      DuetCommandTest.Run alone = DuetCommandTest.duet(generateArgs.get(i));
+      assertThat(alone.exit()).as(alone.err()).isZero();
+      assertThat(json.readTree(r.body()).at("/choices/0/text").asText())
+          .as("request %d", i)
+          .isEqualTo(json.readTree(alone.out()).path("text").asText());
     }
   }
 }

@@ -31,8 +31,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Requests served disaggregated (prefill on one worker, KV over kv-transfer, decode on another)
- * through the controller give exactly what one engine gives alone: concurrent, greedy and seeded,
- * streamed and not; and every KV block comes back on both sides.
+ * through the controller give exactly what one engine gives alone (which is what a role-both
+ * instance gives: the engine is batch invariant): 40 concurrent requests, greedy and seeded,
+ * streamed and not, with 1+1 and 2+2 workers; and every KV block comes back on both sides.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class DisaggregatedGatewayTest {
@@ -50,10 +51,10 @@ class DisaggregatedGatewayTest {
     try (ComputePool pool = new ComputePool(2);
         LlamaModel model = LlamaModel.load(file, pool);
         TestCluster cluster =
-            new TestCluster(model, "gqa", List.of(roles.split(",")), 128, Duration.ZERO)) {
+            new TestCluster(model, "gqa", List.of(roles.split(",")), 512, Duration.ZERO)) {
       SplittableRandom r = new SplittableRandom(roles.length());
       List<Case> cases = new ArrayList<>();
-      for (int i = 0; i < 16; i++) {
+      for (int i = 0; i < 40; i++) {
         int[] prompt = new int[2 + r.nextInt(80)];
         prompt[0] = 1;
         for (int j = 1; j < prompt.length; j++) {

@@ -111,4 +111,59 @@ class WorkerFailureTest {
       assertThat(none.headers().firstValue("retry-after")).isPresent();
     }
   }
+
+  @Test
+  void aDecodeWorkerDyingMidStreamInASplitClusterEndsTheStreamCleanly() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    Path file = dir.resolve("small-split.gguf");
+    SyntheticModelWriter.write(SyntheticModel.preset("small"), 1, GgmlType.F32, file);
+    try (ComputePool pool = new ComputePool(1);
+        LlamaModel model = LlamaModel.load(file, pool);
+        TestCluster cluster =
+            new TestCluster(
+                model, "small", List.of("prefill", "decode", "decode"), 64, Duration.ZERO)) {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpResponse<InputStream> resp =
+          http.send(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":500,"
+                              + "\"ignore_eos\":true,\"stream\":true}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(resp.statusCode()).isEqualTo(200);
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+      assertThat(in.readLine()).startsWith("data: {");
+      assertThat(in.readLine()).isEmpty();
+      assertThat(in.readLine()).startsWith("data: {"); // a token from the decode worker
+      int serving = cluster.engines.get(1).cache().usedBlocks() > 0 ? 1 : 2;
+      assertThat(cluster.engines.get(serving).cache().usedBlocks()).isPositive();
+      cluster.kill(serving);
+      List<String> rest = new ArrayList<>();
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        if (line.startsWith("data: ")) {
+          rest.add(line.substring("data: ".length()));
+        }
+      }
+      assertThat(rest).last().isEqualTo("[DONE]");
+      assertThat(json.readTree(rest.get(rest.size() - 2)).at("/error/type").asText())
+          .isEqualTo("upstream_error");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (cluster.registry.alive().size() > 2 && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      HttpResponse<String> next =
+          http.send(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":3}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+      assertThat(cluster.engines.get(0).cache().usedBlocks()).isZero();
+    }
+  }
 }

@@ -123,6 +123,12 @@ final class SplitRoute {
                         "prefill " + target.id() + " answered " + ar.result().status()));
                 return;
               }
+              if (resp.closed()) {
+                // The client left while the prompt was being prefilled: give the blocks back.
+                LOG.info("request {}: the client went away during prefill; cancelling", id);
+                cancel(decode, id);
+                return;
+              }
               JsonNode answer;
               try {
                 answer = JSON.readTree(ar.result().body().getBytes());

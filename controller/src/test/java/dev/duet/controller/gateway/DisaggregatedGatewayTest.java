@@ -132,4 +132,43 @@ class DisaggregatedGatewayTest {
           .isEqualTo(cases.stream().mapToInt(c -> c.params().maxTokens() - 1).sum());
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void clientsThatHangUpLeaveNoBlocksOnEitherSide() throws Exception {
+    Path file = dir.resolve("gqa2.gguf");
+    SyntheticModelWriter.write(SyntheticModel.preset("gqa"), 4, GgmlType.F32, file);
+    try (ComputePool pool = new ComputePool(2);
+        LlamaModel model = LlamaModel.load(file, pool);
+        TestCluster cluster =
+            new TestCluster(model, "gqa", List.of("prefill", "decode"), 256, Duration.ZERO)) {
+      // Hang up at different moments: at once, after the headers, after a few events.
+      for (int linesBeforeHangUp : new int[] {0, 1, 4}) {
+        String body =
+            "{\"model\":\"gqa\",\"prompt\":\"the\",\"max_tokens\":400,\"stream\":true,"
+                + "\"ignore_eos\":true}";
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", cluster.port)) {
+          s.getOutputStream()
+              .write(
+                  ("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                          + "\r\nContent-Length: "
+                          + body.length()
+                          + "\r\n\r\n"
+                          + body)
+                      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          java.io.BufferedReader in =
+              new java.io.BufferedReader(
+                  new java.io.InputStreamReader(
+                      s.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+          for (int i = 0; i < linesBeforeHangUp; i++) {
+            in.readLine();
+          }
+        }
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(cluster.usedBlocks()).as("blocks left after hang-ups").isZero();
+    }
+  }
 }

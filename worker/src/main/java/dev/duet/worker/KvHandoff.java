@@ -3,6 +3,7 @@ package dev.duet.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.Generation;
 import dev.duet.engine.kv.KvCachePool;
 import dev.duet.engine.kv.KvLayout;
@@ -15,7 +16,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * Moves a prompt's KV from a prefill instance into the blocks a decode instance reserved for it,
@@ -83,43 +86,86 @@ public final class KvHandoff implements AutoCloseable {
   }
 
   /**
-   * Writes the KV of {@code g}'s first {@code g.kv().length()} positions, in every layer, into the
-   * ticket's blocks, and waits until they are in place.
-   *
-   * @throws IllegalStateException when the ticket's layout differs from this pool's
+   * The scheduler handoff for a request going to {@code ticket}'s blocks: each layer is written as
+   * soon as the pass that completes the prompt has stored it (the transfer of layer L overlaps the
+   * compute of layer L+1); at the first token it waits for every write, sends the notify that says
+   * the KV is in place, then runs {@code done} (which takes the snapshot).
    */
-  public void push(Generation g, JsonNode ticket) {
+  public BatchScheduler.Handoff handoff(JsonNode ticket, Consumer<Generation> done) {
+    return new BatchScheduler.Handoff() {
+      private final List<CompletableFuture<Void>> writes = new ArrayList<>();
+      private Target target;
+
+      @Override
+      public void layerReady(Generation g, int layer) {
+        if (target == null) {
+          target = target(ticket, g.promptLength());
+        }
+        writes.add(target.write(layer, g.kv().blockIds()));
+      }
+
+      @Override
+      public void firstToken(Generation g) {
+        if (target == null) { // no layer events: write everything now
+          target = target(ticket, g.promptLength());
+          for (int layer = 0; layer < pool.layout().numLayers(); layer++) {
+            writes.add(target.write(layer, g.kv().blockIds()));
+          }
+        }
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).join();
+        target.channel().notify(g.promptLength()).join();
+        done.accept(g);
+      }
+    };
+  }
+
+  /** Where one request's KV goes: the channel, region and block ids of a ticket. */
+  private record Target(
+      TransferChannel channel,
+      KvRegion region,
+      long[] dstBlocks,
+      long layerBytes,
+      KvCachePool pool) {
+
+    CompletableFuture<Void> write(int layer, int[] srcBlocks) {
+      KvLayout l = pool.layout();
+      List<MemorySegment> slices = new ArrayList<>(dstBlocks.length);
+      long[] offsets = new long[dstBlocks.length];
+      for (int b = 0; b < dstBlocks.length; b++) {
+        slices.add(pool.segment().asSlice(pool.blockOffset(layer, srcBlocks[b]), l.blockBytes()));
+        offsets[b] = layer * layerBytes + dstBlocks[b] * l.blockBytes();
+      }
+      return channel.write(slices, region, offsets);
+    }
+  }
+
+  private Target target(JsonNode ticket, int tokens) {
     KvLayout l = pool.layout();
     if (ticket.path("block_bytes").asLong() != l.blockBytes()
         || ticket.path("block_size").asInt() != l.blockSize()) {
       throw new IllegalStateException(
           "the decode instance's KV layout differs from this one's: " + ticket);
     }
-    long layerBytes = ticket.path("layer_bytes").asLong();
-    KvEndpoint peer = KvEndpoint.decode(ticket.path("kv_endpoint").asText());
-    KvRegion remote = KvRegion.decode(ticket.path("region").asText());
+    int blocks = (tokens + l.blockSize() - 1) / l.blockSize();
     JsonNode dst = ticket.path("block_ids");
-    int[] src = g.kv().blockIds();
-    int blocks = (g.kv().length() + l.blockSize() - 1) / l.blockSize();
     if (dst.size() < blocks) {
       throw new IllegalStateException(
           "the ticket reserves " + dst.size() + " blocks; the prompt needs " + blocks);
     }
-    MemorySegment memory = pool.segment();
-    List<MemorySegment> slices = new ArrayList<>();
-    long[] offsets = new long[l.numLayers() * blocks];
-    int k = 0;
-    for (int layer = 0; layer < l.numLayers(); layer++) {
-      for (int b = 0; b < blocks; b++) {
-        slices.add(memory.asSlice(pool.blockOffset(layer, src[b]), l.blockBytes()));
-        offsets[k++] = layer * layerBytes + dst.get(b).asLong() * l.blockBytes();
-      }
+    long[] ids = new long[blocks];
+    for (int b = 0; b < blocks; b++) {
+      ids[b] = dst.get(b).asLong();
     }
+    KvEndpoint peer = KvEndpoint.decode(ticket.path("kv_endpoint").asText());
     TransferChannel channel =
         channels.compute(
             peer.encode(), (key, c) -> c != null && c.isOpen() ? c : node.connect(peer));
-    channel.write(slices, remote, offsets).join();
-    channel.notify(g.kv().length()).join();
+    return new Target(
+        channel,
+        KvRegion.decode(ticket.path("region").asText()),
+        ids,
+        ticket.path("layer_bytes").asLong(),
+        pool);
   }
 
   @Override

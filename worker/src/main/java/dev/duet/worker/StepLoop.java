@@ -1,7 +1,6 @@
 package dev.duet.worker;
 
 import dev.duet.engine.exec.BatchScheduler;
-import dev.duet.engine.exec.Generation;
 import dev.duet.engine.exec.GenerationSnapshot;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.exec.TokenEvent;
@@ -83,7 +82,7 @@ public final class StepLoop implements AutoCloseable {
       SamplingParams params,
       long ttftBudgetNanos,
       Consumer<TokenEvent> listener) {
-    return submit(id, prompt, params, ttftBudgetNanos, null, listener);
+    return submit(id, prompt, params, ttftBudgetNanos, (BatchScheduler.Handoff) null, listener);
   }
 
   /**
@@ -95,7 +94,7 @@ public final class StepLoop implements AutoCloseable {
       int[] prompt,
       SamplingParams params,
       long ttftBudgetNanos,
-      Consumer<Generation> handoff,
+      BatchScheduler.Handoff handoff,
       Consumer<TokenEvent> listener) {
     CompletableFuture<Admission> accepted = new CompletableFuture<>();
     command(

@@ -235,10 +235,7 @@ public final class WorkerServer implements AutoCloseable {
             r.prompt(),
             r.params(),
             r.ttftBudgetNanos(),
-            g -> {
-              kv.push(g, ticket);
-              snapshot[0] = SnapshotJson.write(g.snapshot());
-            },
+            kv.handoff(ticket, g -> snapshot[0] = SnapshotJson.write(g.snapshot())),
             ev -> {
               ObjectNode out = JSON.createObjectNode();
               out.set("event", event(ev, r.prompt().length));

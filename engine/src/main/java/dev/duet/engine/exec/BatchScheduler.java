@@ -56,6 +56,20 @@ public final class BatchScheduler {
     }
   }
 
+  /**
+   * What a prefill instance does with a request it hands over. Both methods run on the step thread.
+   */
+  public interface Handoff {
+    /**
+     * Layer {@code layer} of the whole prompt's K/V is in the cache: called during the pass that
+     * completes the prompt, while later layers still compute, so a transfer can overlap them.
+     */
+    default void layerReady(Generation g, int layer) {}
+
+    /** The first token is sampled and the prompt's K/V is complete; the blocks are freed next. */
+    void firstToken(Generation g);
+  }
+
   private final InferenceEngine engine;
   private final Options options;
   private final ArrayDeque<Generation> queue = new ArrayDeque<>();
@@ -64,7 +78,7 @@ public final class BatchScheduler {
   private final Map<Generation, Consumer<TokenEvent>> listeners = new IdentityHashMap<>();
   private final Map<String, Generation> byId = new LinkedHashMap<>();
   private final Map<String, KvSequence> reservations = new LinkedHashMap<>();
-  private final Map<Generation, Consumer<Generation>> handoffs = new IdentityHashMap<>();
+  private final Map<Generation, Handoff> handoffs = new IdentityHashMap<>();
   private int lastPrefillTokens;
   private int lastDecodeRows;
 
@@ -138,15 +152,29 @@ public final class BatchScheduler {
 
   /**
    * Like {@link #submit}, for a prefill instance: when the first token is sampled, {@code handoff}
-   * runs (on the step thread, before the blocks are freed: it copies the KV out and takes the
-   * snapshot), the listener gets the first token's event, and the request leaves this instance. A
-   * request whose first token already ends it needs no handoff and ends as usual.
+   * runs (before the blocks are freed: it copies the KV out and takes the snapshot), the listener
+   * gets the first token's event, and the request leaves this instance. A request whose first token
+   * already ends it needs no handoff and ends as usual.
    */
   public boolean submitHandoff(
       String id,
       int[] prompt,
       SamplingParams params,
       Consumer<Generation> handoff,
+      Consumer<TokenEvent> listener) {
+    return submitHandoff(id, prompt, params, (Handoff) handoff::accept, listener);
+  }
+
+  /**
+   * {@link #submitHandoff(String, int[], SamplingParams, Consumer, Consumer)} that also hears,
+   * during the pass that completes the prompt, each layer as soon as it is stored (so its transfer
+   * overlaps the compute of the next layers).
+   */
+  public boolean submitHandoff(
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      Handoff handoff,
       Consumer<TokenEvent> listener) {
     if (!submit(id, prompt, params, listener)) {
       return false;
@@ -258,12 +286,27 @@ public final class BatchScheduler {
     if (decodes.isEmpty() && chunks.isEmpty()) {
       return false;
     }
-    for (TokenEvent e : engine.step(decodes, chunks)) {
+    List<Generation> completing = new ArrayList<>();
+    for (Map.Entry<Generation, Integer> c : chunks.entrySet()) {
+      Generation g = c.getKey();
+      if (handoffs.containsKey(g) && g.prefilled() + c.getValue() == g.promptLength()) {
+        completing.add(g);
+      }
+    }
+    java.util.function.IntConsumer layerStored =
+        completing.isEmpty()
+            ? null
+            : layer -> {
+              for (Generation g : completing) {
+                handoffs.get(g).layerReady(g, layer);
+              }
+            };
+    for (TokenEvent e : engine.step(decodes, chunks, layerStored)) {
       Generation g = e.generation();
-      Consumer<Generation> handoff = handoffs.remove(g);
+      Handoff handoff = handoffs.remove(g);
       if (handoff != null && prefilling.remove(g)) {
         if (!e.finished()) {
-          handoff.accept(g);
+          handoff.firstToken(g);
         }
         engine.release(g);
         remove(g).accept(e);

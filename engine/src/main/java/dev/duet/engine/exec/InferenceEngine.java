@@ -141,6 +141,18 @@ public final class InferenceEngine implements AutoCloseable {
    * no token.
    */
   public List<TokenEvent> step(List<Generation> decodes, Map<Generation, Integer> chunks) {
+    return step(decodes, chunks, null);
+  }
+
+  /**
+   * {@link #step(List, Map)}, telling {@code layerStored} (may be null) each layer as soon as its
+   * K/V for every row of the pass is in the cache (see {@link LlamaModel#forward(List, KvCachePool,
+   * java.util.function.IntConsumer)}).
+   */
+  public List<TokenEvent> step(
+      List<Generation> decodes,
+      Map<Generation, Integer> chunks,
+      java.util.function.IntConsumer layerStored) {
     List<BatchRow> rows = new ArrayList<>();
     for (Generation g : decodes) {
       if (!g.prefillDone() || g.finished()) {
@@ -169,7 +181,7 @@ public final class InferenceEngine implements AutoCloseable {
         rows.add(new BatchRow(g.kv(), from + j, g.promptToken(from + j), last));
       }
     }
-    float[][] logits = rows.isEmpty() ? new float[0][] : model.forward(rows, cache);
+    float[][] logits = rows.isEmpty() ? new float[0][] : model.forward(rows, cache, layerStored);
     List<TokenEvent> events = new ArrayList<>();
     for (int b = 0; b < decodes.size(); b++) {
       Generation g = decodes.get(b);

@@ -73,6 +73,15 @@ final class ForwardPass {
 
   /** Runs the rows; returns logits (vocab) for each row that wants them, null for the others. */
   float[][] run(List<BatchRow> rows, KvCachePool cache) {
+    return run(rows, cache, null);
+  }
+
+  /**
+   * Runs the rows; {@code layerStored} (may be null) hears each layer index as soon as that layer's
+   * keys and values for every row are in the cache, while later layers still compute.
+   */
+  float[][] run(
+      List<BatchRow> rows, KvCachePool cache, java.util.function.IntConsumer layerStored) {
     int n = rows.size();
     ensureCapacity(n);
     int dim = c.dim();
@@ -104,6 +113,9 @@ final class ForwardPass {
         cache.storeRow(row.kv().keyOffset(l, row.pos()), kv, b * 2 * c.kvDim(), c.kvDim());
         cache.storeRow(
             row.kv().valueOffset(l, row.pos()), kv, b * 2 * c.kvDim() + c.kvDim(), c.kvDim());
+      }
+      if (layerStored != null) {
+        layerStored.accept(l);
       }
       attention(rows, l, cache);
       matmul(att, c.qDim(), n, new Proj(layer.wo(), proj, dim, 0));

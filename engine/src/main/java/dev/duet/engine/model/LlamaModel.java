@@ -153,7 +153,17 @@ public final class LlamaModel implements AutoCloseable {
    * Runs one batch: stores each row's K/V at its position in {@code cache} and returns, for each
    * row that wants them, its logits over the vocabulary (null for the others).
    */
-  public synchronized float[][] forward(List<BatchRow> rows, KvCachePool cache) {
+  public float[][] forward(List<BatchRow> rows, KvCachePool cache) {
+    return forward(rows, cache, null);
+  }
+
+  /**
+   * {@link #forward(List, KvCachePool)}, telling {@code layerStored} (may be null) each layer index
+   * as soon as that layer's K/V of every row is in the cache, before the next layer computes: what
+   * lets a transfer of layer L overlap the compute of layer L+1.
+   */
+  public synchronized float[][] forward(
+      List<BatchRow> rows, KvCachePool cache, java.util.function.IntConsumer layerStored) {
     if (rows.isEmpty()) {
       return new float[0][];
     }
@@ -171,7 +181,7 @@ public final class LlamaModel implements AutoCloseable {
             "position " + r.pos() + " is beyond the context length " + config.contextLength());
       }
     }
-    return pass.run(rows, cache);
+    return pass.run(rows, cache, layerStored);
   }
 
   @Override

@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
  */
 class DisaggregatedSchedulingTest {
 
-  @Test
-  void requestsPrefilledHereAndDecodedThereGetTheirSoloTokens() {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void requestsPrefilledHereAndDecodedThereGetTheirSoloTokens(boolean layerByLayer) {
     try (ComputePool pool = new ComputePool(2);
         LlamaModel model = LlamaModel.load(TestModels.synthetic("gqa", GgmlType.F32), pool);
         InferenceEngine prefillEngine =
@@ -60,21 +61,41 @@ class DisaggregatedSchedulingTest {
         assertThat(reserved).isNotNull();
         List<Integer> tokens = new ArrayList<>();
         served.put(id, tokens);
+        List<Integer> layersSeen = new ArrayList<>();
+        int layers = model.config().nLayers();
+        BatchScheduler.Handoff handoff =
+            new BatchScheduler.Handoff() {
+              @Override
+              public void layerReady(Generation g, int layer) {
+                layersSeen.add(layer);
+                if (layerByLayer) {
+                  // Only this layer, while the next ones still compute: it must be final now.
+                  copyLayer(g.kv(), reserved, layer, g.promptLength());
+                }
+              }
+
+              @Override
+              public void firstToken(Generation g) {
+                assertThat(layersSeen)
+                    .isEqualTo(java.util.stream.IntStream.range(0, layers).boxed().toList());
+                if (!layerByLayer) {
+                  HandoffTest.copyKv(g.kv(), reserved);
+                }
+                decode.submitResumed(
+                    g.snapshot(),
+                    ev -> {
+                      if (ev.token() >= 0) {
+                        tokens.add(ev.token());
+                      }
+                    });
+              }
+            };
         assertThat(
                 prefill.submitHandoff(
                     id,
                     prompt,
                     p,
-                    g -> {
-                      HandoffTest.copyKv(g.kv(), reserved);
-                      decode.submitResumed(
-                          g.snapshot(),
-                          ev -> {
-                            if (ev.token() >= 0) {
-                              tokens.add(ev.token());
-                            }
-                          });
-                    },
+                    handoff,
                     ev -> {
                       if (ev.token() >= 0) {
                         tokens.add(ev.token());
@@ -97,6 +118,21 @@ class DisaggregatedSchedulingTest {
       assertThat(prefillEngine.cache().usedBlocks()).isZero();
       assertThat(decodeEngine.cache().usedBlocks()).isEqualTo(decoy);
       assertThat(decode.reserved()).isZero();
+    }
+  }
+
+  /** Copies one layer of the first {@code tokens} positions' blocks from src to dst. */
+  static void copyLayer(KvSequence src, KvSequence dst, int layer, int tokens) {
+    var from = src.pool();
+    var to = dst.pool();
+    int bs = from.layout().blockSize();
+    for (int b = 0; b * bs < tokens; b++) {
+      java.lang.foreign.MemorySegment.copy(
+          from.segment(),
+          from.blockOffset(layer, src.blockIds()[b]),
+          to.segment(),
+          to.blockOffset(layer, dst.blockIds()[b]),
+          from.layout().blockBytes());
     }
   }
 

@@ -16,7 +16,7 @@ import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.util.Locale;
@@ -108,13 +108,14 @@ final class WorkerCommand implements Callable<Integer> {
     ComputePool pool = threads > 0 ? new ComputePool(threads) : ComputePool.ofAvailableProcessors();
     LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
     int blocks = kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama.config());
+    PrometheusMeterRegistry meters = WorkerMetrics.newRegistry();
     KvHandoff kv = null;
     InferenceEngine engine;
     if (r.equals("decode")) {
       var c = llama.config();
       kv =
           KvHandoff.decodeSide(
-              KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
+              KvTransferNode.start(KvTransferConfig.defaults(), meters),
               KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), blocks, KvDtype.F32));
       engine = new InferenceEngine(llama, kv.pool());
     } else {
@@ -122,8 +123,7 @@ final class WorkerCommand implements Callable<Integer> {
       if (r.equals("prefill")) {
         kv =
             KvHandoff.prefillSide(
-                KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
-                engine.cache());
+                KvTransferNode.start(KvTransferConfig.defaults(), meters), engine.cache());
       }
     }
     StepLoop loop =
@@ -131,7 +131,7 @@ final class WorkerCommand implements Callable<Integer> {
     Vertx vertx = Vertx.vertx();
     WorkerServer server =
         new WorkerServer(
-            vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks()), kv);
+            vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks(), meters), kv);
     int actual = server.listen(host, port).await();
     ObjectNode d = new ObjectMapper().createObjectNode();
     d.put("id", instanceId);

@@ -28,7 +28,7 @@ class LocalClusterTest {
   @TempDir Path cache;
 
   @ParameterizedTest
-  @ValueSource(strings = {"--both 2", "--prefill 1 --decode 1"})
+  @ValueSource(strings = {"--both 2", "--prefill 1 --decode 1", "--prefill 2 --decode 2"})
   void localStartsAClusterThatAnswersExactlyAndLeavesNoChildBehind(String workers)
       throws Exception {
     int port;
@@ -57,8 +57,33 @@ class LocalClusterTest {
       while ((line = out.readLine()) != null && !line.startsWith("Duet is serving")) {
         // startup logs
       }
-      assertThat(line).as("duet local reported ready").isNotNull().contains("2 workers");
+      assertThat(line).as("duet local reported ready").isNotNull().contains("workers");
       assertExactAgainstGenerate(port);
+      if (workers.contains("prefill")) {
+        // The KV went over kv-transfer, and the workers' /metrics show it.
+        JsonNode instances =
+            new ObjectMapper()
+                .readTree(
+                    HttpClient.newHttpClient()
+                        .send(
+                            HttpRequest.newBuilder(
+                                    URI.create(
+                                        "http://127.0.0.1:" + port + "/internal/v1/instances"))
+                                .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                        .body());
+        StringBuilder metrics = new StringBuilder();
+        for (JsonNode i : instances) {
+          metrics.append(
+              HttpClient.newHttpClient()
+                  .send(
+                      HttpRequest.newBuilder(URI.create(i.path("endpoint").asText() + "/metrics"))
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString())
+                  .body());
+        }
+        assertThat(metrics.toString()).contains("duet_kv_transfer_bytes_total");
+      }
       Thread.ofVirtual()
           .start(
               () -> {
@@ -123,7 +148,7 @@ class LocalClusterTest {
     String[] prompts = {"Once upon a time", "the", "hello world, this is a longer prompt", "a b c"};
     List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
     List<String[]> generateArgs = new ArrayList<>();
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 16; i++) {
       String prompt = prompts[i % prompts.length];
       int max = 4 + i;
       double temperature = i % 2 == 0 ? 0 : 0.8;

@@ -15,10 +15,18 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  */
 public final class WorkerMetrics {
 
-  private final PrometheusMeterRegistry registry =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry;
 
   public WorkerMetrics(StepLoop loop, int totalKvBlocks) {
+    this(loop, totalKvBlocks, newRegistry());
+  }
+
+  /**
+   * Meters in {@code registry}, which other parts of the worker (its kv-transfer node) also record
+   * into, so one scrape shows them all.
+   */
+  public WorkerMetrics(StepLoop loop, int totalKvBlocks, PrometheusMeterRegistry registry) {
+    this.registry = registry;
     Gauge.builder("duet.worker.queued", loop, l -> l.load().queued())
         .description("requests waiting for admission")
         .register(registry);
@@ -55,6 +63,11 @@ public final class WorkerMetrics {
         .tag("reason", why)
         .register(registry)
         .increment();
+  }
+
+  /** A registry for a worker's meters. */
+  public static PrometheusMeterRegistry newRegistry() {
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   }
 
   /** The Prometheus text exposition. */

@@ -165,6 +165,11 @@ public final class StepLoop implements AutoCloseable {
     return done;
   }
 
+  /** Pauses or resumes a request's decoding (its client is slower than generation). */
+  public void setPaused(String id, boolean pause) {
+    command(() -> scheduler.setPaused(id, pause), null);
+  }
+
   /** Cancels a request if it is still queued or running; its listener gets a last event. */
   public void cancel(String id) {
     command(() -> scheduler.cancel(id), null);

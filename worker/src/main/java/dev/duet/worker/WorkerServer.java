@@ -272,6 +272,7 @@ public final class WorkerServer implements AutoCloseable {
               resp.end(line);
             } else {
               resp.write(line);
+              backpressure(resp, ev.generation().id());
             }
           });
     };
@@ -312,6 +313,7 @@ public final class WorkerServer implements AutoCloseable {
                       resp.end(line);
                     } else {
                       resp.write(line);
+                      backpressure(resp, r.id());
                     }
                   });
             })
@@ -333,6 +335,17 @@ public final class WorkerServer implements AutoCloseable {
                         error(resp, 429, "the first token would miss the TTFT budget here");
                       }
                     }));
+  }
+
+  /**
+   * A reader slower than generation: pause the request's decoding until the response drains (its
+   * blocks stay; its tokens do not change).
+   */
+  private void backpressure(HttpServerResponse resp, String id) {
+    if (resp.writeQueueFull()) {
+      loop.setPaused(id, true);
+      resp.drainHandler(v -> loop.setPaused(id, false));
+    }
   }
 
   private static ObjectNode event(TokenEvent ev, int promptTokens) {

@@ -60,8 +60,13 @@ final class ClientStream {
     }
   }
 
-  /** Feeds the token events of {@code up} into this answer. */
+  /**
+   * Feeds the token events of {@code up} into this answer; when the client reads slower than the
+   * tokens come, reading from {@code up} pauses until the client drains (TCP then pauses the
+   * worker, which pauses the request).
+   */
   void attach(HttpClientResponse up) {
+    resp.drainHandler(v -> up.resume());
     up.handler(
         RecordParser.newDelimited(
             "\n",
@@ -70,6 +75,9 @@ final class ClientStream {
                 accept(JSON.readTree(line.getBytes()));
               } catch (java.io.IOException e) {
                 LOG.error("request {}: unreadable event from the worker: {}", id, line);
+              }
+              if (!resp.ended() && resp.writeQueueFull()) {
+                up.pause();
               }
             }));
     up.exceptionHandler(x -> broke());

@@ -79,6 +79,8 @@ public final class BatchScheduler {
   private final Map<String, Generation> byId = new LinkedHashMap<>();
   private final Map<String, KvSequence> reservations = new LinkedHashMap<>();
   private final Map<Generation, Handoff> handoffs = new IdentityHashMap<>();
+  private final java.util.Set<Generation> paused =
+      java.util.Collections.newSetFromMap(new IdentityHashMap<>());
   private int lastPrefillTokens;
   private int lastDecodeRows;
 
@@ -221,6 +223,22 @@ public final class BatchScheduler {
     }
   }
 
+  /**
+   * Pauses or resumes a decoding request (backpressure: its client reads slower than it generates).
+   * A paused request keeps its blocks and skips decode steps; its tokens do not change.
+   */
+  public void setPaused(String id, boolean pause) {
+    Generation g = byId.get(id);
+    if (g == null) {
+      return;
+    }
+    if (pause) {
+      paused.add(g);
+    } else {
+      paused.remove(g);
+    }
+  }
+
   /** Requests whose blocks are reserved and whose snapshot has not arrived yet. */
   public int reserved() {
     return reservations.size();
@@ -228,7 +246,9 @@ public final class BatchScheduler {
 
   /** Whether a {@link #step()} would do anything. */
   public boolean hasWork() {
-    return !queue.isEmpty() || !prefilling.isEmpty() || !decoding.isEmpty();
+    return !queue.isEmpty()
+        || !prefilling.isEmpty()
+        || decoding.stream().anyMatch(g -> !paused.contains(g));
   }
 
   /** Requests waiting for admission. */
@@ -270,7 +290,10 @@ public final class BatchScheduler {
    */
   public boolean step() {
     admit();
-    List<Generation> decodes = List.copyOf(decoding);
+    List<Generation> decodes =
+        paused.isEmpty()
+            ? List.copyOf(decoding)
+            : decoding.stream().filter(g -> !paused.contains(g)).toList();
     int budget = options.tokenBudget() - decodes.size();
     Map<Generation, Integer> chunks = new LinkedHashMap<>();
     for (Generation g : prefilling) {
@@ -350,6 +373,7 @@ public final class BatchScheduler {
 
   private Consumer<TokenEvent> remove(Generation g) {
     byId.remove(g.id());
+    paused.remove(g);
     handoffs.remove(g);
     return listeners.remove(g);
   }

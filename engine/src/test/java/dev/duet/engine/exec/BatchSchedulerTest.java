@@ -164,4 +164,38 @@ class BatchSchedulerTest {
       assertThat(s.hasWork()).isFalse();
     }
   }
+
+  @Test
+  void aPausedRequestSkipsStepsAndStillGetsItsSoloTokens() {
+    int[] prompt = {1, 40, 41, 42, 43};
+    SamplingParams p = SamplingParams.random(0.9f, 11, 12).withIgnoreEos(true);
+    List<Integer> solo;
+    try (InferenceEngine e =
+        InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(16))) {
+      solo = e.generate("solo", prompt, p, 64, ev -> {}).generated();
+    }
+    try (InferenceEngine e =
+        InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(32))) {
+      BatchScheduler s = new BatchScheduler(e, new BatchScheduler.Options(32, 4, 4));
+      List<Integer> slow = new ArrayList<>();
+      List<Integer> other = new ArrayList<>();
+      s.submit("slow", prompt, p, ev -> slow.add(ev.token()));
+      s.submit("other", prompt, p.withSeed(12), ev -> other.add(ev.token()));
+      s.step();
+      s.step();
+      s.setPaused("slow", true);
+      int before = slow.size();
+      for (int i = 0; i < 5; i++) {
+        s.step();
+      }
+      assertThat(slow).hasSize(before);
+      assertThat(other.size()).isGreaterThan(before);
+      s.setPaused("slow", false);
+      while (s.hasWork()) {
+        s.step();
+      }
+      assertThat(slow).isEqualTo(solo);
+      assertThat(e.cache().usedBlocks()).isZero();
+    }
+  }
 }

@@ -302,21 +302,7 @@ public final class WorkerServer implements AutoCloseable {
             r.prompt(),
             r.params(),
             r.ttftBudgetNanos(),
-            ev -> {
-              String line = event(ev, r.prompt().length).toString() + "\n";
-              boolean last = ev.finished();
-              ctx.runOnContext(
-                  v -> {
-                    if (last) {
-                      done.set(true);
-                      metrics.finished(ev.generation().stopReason().openAiFinishReason());
-                      resp.end(line);
-                    } else {
-                      resp.write(line);
-                      backpressure(resp, r.id());
-                    }
-                  });
-            })
+            streamTo(resp, ctx, done, r.prompt().length))
         .whenComplete(
             (accepted, failure) ->
                 ctx.runOnContext(

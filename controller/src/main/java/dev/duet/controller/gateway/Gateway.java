@@ -71,7 +71,7 @@ public final class Gateway {
       Duration ttftBudget) {
     this.metrics = metrics;
     this.ttftBudget = ttftBudget;
-    this.split = new SplitRoute(client, responses, metrics);
+    this.split = new SplitRoute(client, responses, metrics, registry);
     this.model = model;
     this.registry = registry;
     this.router = router;
@@ -155,7 +155,16 @@ public final class Gateway {
         plan.map(RoutePlan::prefillOrder).orElse(List.of()).stream()
             .filter(i -> i.descriptor().role() == InstanceRole.BOTH)
             .toList();
-    offer(req, r, id, Buffer.buffer(upstream.toString()), order, 0, start);
+    offer(
+        req,
+        r,
+        id,
+        Buffer.buffer(upstream.toString()),
+        order,
+        0,
+        start,
+        prompt.length,
+        params.maxTokens());
   }
 
   private void offer(
@@ -165,7 +174,9 @@ public final class Gateway {
       Buffer upstream,
       List<InstanceView> order,
       int next,
-      long start) {
+      long start,
+      int promptTokens,
+      int maxTokens) {
     HttpServerResponse resp = req.response();
     if (next >= order.size()) {
       metrics.rejected();
@@ -180,6 +191,8 @@ public final class Gateway {
       return;
     }
     InstanceView target = order.get(next);
+    registry.noteRouted(
+        target.id(), promptTokens, target.descriptor().blocksFor(promptTokens + maxTokens));
     URI uri = URI.create(target.descriptor().endpoint());
     RequestOptions opts =
         new RequestOptions()
@@ -206,7 +219,20 @@ public final class Gateway {
         .onSuccess(
             cresp -> {
               if (cresp.statusCode() == 429) {
-                cresp.body().onComplete(x -> offer(req, r, id, upstream, order, next + 1, start));
+                cresp
+                    .body()
+                    .onComplete(
+                        x ->
+                            offer(
+                                req,
+                                r,
+                                id,
+                                upstream,
+                                order,
+                                next + 1,
+                                start,
+                                promptTokens,
+                                maxTokens));
               } else if (cresp.statusCode() != 200) {
                 cresp
                     .body()
@@ -232,7 +258,7 @@ public final class Gateway {
         .onFailure(
             e -> {
               LOG.warn("request {}: instance {} failed: {}", id, target.id(), e.toString());
-              offer(req, r, id, upstream, order, next + 1, start);
+              offer(req, r, id, upstream, order, next + 1, start, promptTokens, maxTokens);
             });
   }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.controller.openai.ApiError;
 import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceView;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -38,10 +39,16 @@ final class SplitRoute {
   private record Reply(int status, Buffer body) {}
 
   private final HttpClient client;
+  private final InstanceRegistry registry;
   private final OpenAiResponses responses;
   private final GatewayMetrics metrics;
 
-  SplitRoute(HttpClient client, OpenAiResponses responses, GatewayMetrics metrics) {
+  SplitRoute(
+      HttpClient client,
+      OpenAiResponses responses,
+      GatewayMetrics metrics,
+      InstanceRegistry registry) {
+    this.registry = registry;
     this.client = client;
     this.responses = responses;
     this.metrics = metrics;
@@ -57,6 +64,11 @@ final class SplitRoute {
       List<InstanceView> prefills,
       long start) {
     HttpServerResponse resp = req.response();
+    // Counted now, synchronously, so requests arriving before the next heartbeat spread out.
+    registry.noteRouted(decode.id(), 0, decode.descriptor().blocksFor(lifetimeTokens));
+    if (!prefills.isEmpty()) {
+      registry.noteRouted(prefills.get(0).id(), upstream.path("prompt_ids").size(), 0);
+    }
     ObjectNode reserve = JSON.createObjectNode().put("id", id).put("tokens", lifetimeTokens);
     post(decode, "/internal/v1/reserve", reserve.toString())
         .compose(reply -> reply.body())
@@ -100,6 +112,9 @@ final class SplitRoute {
       return;
     }
     InstanceView target = prefills.get(next);
+    if (next > 0) {
+      registry.noteRouted(target.id(), upstream.path("prompt_ids").size(), 0);
+    }
     send(target, "/internal/v1/prefill", upstream.toString())
         .onComplete(
             ar -> {

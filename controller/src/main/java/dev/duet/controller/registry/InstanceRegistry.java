@@ -59,6 +59,28 @@ public final class InstanceRegistry {
     return true;
   }
 
+  /**
+   * Counts a request just sent to {@code id} into its load until its next heartbeat replaces the
+   * figures: a burst of requests between two heartbeats then spreads over the instances instead of
+   * all going to the one that looked lightest a second ago.
+   */
+  public synchronized void noteRouted(String id, int promptTokens, int kvBlocks) {
+    Entry e = entries.get(id);
+    if (e == null) {
+      return;
+    }
+    InstanceLoad l = e.load();
+    InstanceLoad guess =
+        new InstanceLoad(
+            l.queued() + 1,
+            l.queuedPromptTokens() + promptTokens,
+            l.running(),
+            Math.max(0, l.freeKvBlocks() - kvBlocks),
+            l.prefillTokensPerS(),
+            l.decodeTokensPerS());
+    entries.put(id, new Entry(e.descriptor(), guess, e.lastNanos()));
+  }
+
   /** Forgets an instance (it deregistered, or the operator removed it). */
   public synchronized boolean remove(String id) {
     return entries.remove(id) != null;

@@ -115,6 +115,10 @@ class DisaggregatedGatewayTest {
         Thread.sleep(20);
       }
       assertThat(cluster.usedBlocks()).as("KV blocks left on the workers").isZero();
+      // Every worker took part (routing counts what it sends before the next heartbeat).
+      for (int w = 0; w < cluster.loops.size(); w++) {
+        assertThat(cluster.loops.get(w).load().steps()).as("worker %d steps", w).isPositive();
+      }
       // Prefill workers sampled each request's first token, decode workers the rest.
       long decodeTokens = 0;
       long prefillTokens = 0;

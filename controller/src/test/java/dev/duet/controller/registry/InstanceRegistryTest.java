@@ -55,4 +55,18 @@ class InstanceRegistryTest {
     assertThat(registry.heartbeat("d1", InstanceLoad.idle(1))).isFalse();
     assertThat(registry.snapshot()).isEmpty();
   }
+
+  @Test
+  void routedRequestsCountUntilTheNextHeartbeat() {
+    registry.register(decoder("d1"));
+    registry.noteRouted("d1", 100, 7);
+    InstanceLoad l = registry.find("d1").orElseThrow().load();
+    assertThat(l.queued()).isEqualTo(1);
+    assertThat(l.queuedPromptTokens()).isEqualTo(100);
+    assertThat(l.freeKvBlocks()).isEqualTo(93);
+    InstanceLoad reported = new InstanceLoad(0, 0, 1, 95, 0, 0);
+    registry.heartbeat("d1", reported);
+    assertThat(registry.find("d1").orElseThrow().load()).isEqualTo(reported);
+    registry.noteRouted("ghost", 1, 1); // unknown: ignored
+  }
 }

@@ -5,15 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
-import dev.duet.engine.kv.KvDtype;
-import dev.duet.engine.kv.KvLayout;
 import dev.duet.engine.model.LlamaModel;
 import dev.duet.engine.tensor.ComputePool;
-import dev.duet.kvtransfer.KvTransferConfig;
-import dev.duet.kvtransfer.KvTransferNode;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
+import dev.duet.worker.WorkerEngine;
 import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -109,23 +106,9 @@ final class WorkerCommand implements Callable<Integer> {
     LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
     int blocks = kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama.config());
     PrometheusMeterRegistry meters = WorkerMetrics.newRegistry();
-    KvHandoff kv = null;
-    InferenceEngine engine;
-    if (r.equals("decode")) {
-      var c = llama.config();
-      kv =
-          KvHandoff.decodeSide(
-              KvTransferNode.start(KvTransferConfig.defaults(), meters),
-              KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), blocks, KvDtype.F32));
-      engine = new InferenceEngine(llama, kv.pool());
-    } else {
-      engine = InferenceEngine.create(llama, EngineOptions.defaults().withKvBlocks(blocks));
-      if (r.equals("prefill")) {
-        kv =
-            KvHandoff.prefillSide(
-                KvTransferNode.start(KvTransferConfig.defaults(), meters), engine.cache());
-      }
-    }
+    WorkerEngine we = WorkerEngine.create(llama, r, blocks, meters);
+    InferenceEngine engine = we.engine();
+    KvHandoff kv = we.kv();
     StepLoop loop =
         new StepLoop(engine, new BatchScheduler.Options(tokenBudget, maxBatch, maxQueued));
     Vertx vertx = Vertx.vertx();
@@ -146,7 +129,6 @@ final class WorkerCommand implements Callable<Integer> {
     System.err.printf(
         "duet worker %s (role %s) on http://%s:%d, %d KV blocks; controller %s%n",
         instanceId, r, host, actual, engine.cache().totalBlocks(), controller);
-    KvHandoff handoff = kv;
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -156,10 +138,7 @@ final class WorkerCommand implements Callable<Integer> {
                   server.close();
                   loop.close();
                   vertx.close().await();
-                  engine.close();
-                  if (handoff != null) {
-                    handoff.close();
-                  }
+                  we.close();
                   llama.close();
                   pool.close();
                   stop.countDown();

@@ -7,16 +7,12 @@ import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
-import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
-import dev.duet.engine.kv.KvDtype;
-import dev.duet.engine.kv.KvLayout;
 import dev.duet.engine.model.LlamaModel;
-import dev.duet.kvtransfer.KvTransferConfig;
-import dev.duet.kvtransfer.KvTransferNode;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
+import dev.duet.worker.WorkerEngine;
 import dev.duet.worker.WorkerMetrics;
 import dev.duet.worker.WorkerServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -69,24 +65,9 @@ final class TestCluster implements AutoCloseable {
     ObjectMapper json = new ObjectMapper();
     for (int w = 0; w < workers; w++) {
       String role = roles.get(w);
-      KvHandoff kv = null;
-      InferenceEngine engine;
-      if (role.equals("decode")) {
-        var c = model.config();
-        kv =
-            KvHandoff.decodeSide(
-                KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
-                KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), kvBlocks, KvDtype.F32));
-        engine = new InferenceEngine(model, kv.pool());
-      } else {
-        engine = InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(kvBlocks));
-        if (role.equals("prefill")) {
-          kv =
-              KvHandoff.prefillSide(
-                  KvTransferNode.start(KvTransferConfig.defaults(), new SimpleMeterRegistry()),
-                  engine.cache());
-        }
-      }
+      WorkerEngine we = WorkerEngine.create(model, role, kvBlocks, new SimpleMeterRegistry());
+      InferenceEngine engine = we.engine();
+      KvHandoff kv = we.kv();
       StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
       WorkerMetrics metrics = new WorkerMetrics(loop, kvBlocks);
       WorkerServer server = new WorkerServer(vertx, model, loop, metrics, kv);
@@ -102,10 +83,7 @@ final class TestCluster implements AutoCloseable {
       ControllerLink link =
           new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
       link.start();
-      closers.addAll(List.of(link, server, loop, engine));
-      if (kv != null) {
-        closers.add(kv);
-      }
+      closers.addAll(List.of(link, server, loop, we));
       workerParts.add(List.of(link, server, loop));
       engines.add(engine);
       workerMetrics.add(metrics);

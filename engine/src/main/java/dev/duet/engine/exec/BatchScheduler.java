@@ -153,24 +153,12 @@ public final class BatchScheduler {
   }
 
   /**
-   * Like {@link #submit}, for a prefill instance: when the first token is sampled, {@code handoff}
-   * runs (before the blocks are freed: it copies the KV out and takes the snapshot), the listener
-   * gets the first token's event, and the request leaves this instance. A request whose first token
-   * already ends it needs no handoff and ends as usual.
-   */
-  public boolean submitHandoff(
-      String id,
-      int[] prompt,
-      SamplingParams params,
-      Consumer<Generation> handoff,
-      Consumer<TokenEvent> listener) {
-    return submitHandoff(id, prompt, params, (Handoff) handoff::accept, listener);
-  }
-
-  /**
-   * {@link #submitHandoff(String, int[], SamplingParams, Consumer, Consumer)} that also hears,
-   * during the pass that completes the prompt, each layer as soon as it is stored (so its transfer
-   * overlaps the compute of the next layers).
+   * Like {@link #submit}, for a prefill instance: during the pass that completes the prompt, {@code
+   * handoff} hears each layer as soon as it is stored (so its transfer overlaps the compute of the
+   * next layers); when the first token is sampled it runs {@link Handoff#firstToken} (before the
+   * blocks are freed: it finishes the copy and takes the snapshot), the listener gets the first
+   * token's event, and the request leaves this instance. A request whose first token already ends
+   * it needs no handoff and ends as usual.
    */
   public boolean submitHandoff(
       String id,

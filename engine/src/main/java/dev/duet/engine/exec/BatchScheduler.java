@@ -79,6 +79,7 @@ public final class BatchScheduler {
   private final Map<String, Generation> byId = new LinkedHashMap<>();
   private final Map<String, KvSequence> reservations = new LinkedHashMap<>();
   private final Map<Generation, Handoff> handoffs = new IdentityHashMap<>();
+  private final Map<String, Generation> frozen = new LinkedHashMap<>();
   private final java.util.Set<Generation> paused =
       java.util.Collections.newSetFromMap(new IdentityHashMap<>());
   private int lastPrefillTokens;
@@ -153,6 +154,88 @@ public final class BatchScheduler {
   }
 
   /**
+   * Queues a request whose instance failed, from its snapshot: once admitted it recomputes the KV
+   * of its context (the prompt and its tokens so far) in prefill chunks, samples nothing there, and
+   * decodes on from its last token, so its events continue exactly where the lost instance's
+   * stopped.
+   *
+   * @return false when the queue is full (nothing was queued)
+   * @throws IllegalArgumentException for a bad snapshot or a duplicate id
+   */
+  public boolean submitRecovered(GenerationSnapshot s, Consumer<TokenEvent> listener) {
+    if (byId.containsKey(s.id()) || reservations.containsKey(s.id())) {
+      throw new IllegalArgumentException("request " + s.id() + " is already here");
+    }
+    if (queue.size() >= options.maxQueued()) {
+      return false;
+    }
+    Generation g = engine.recover(s);
+    if (blocksFor(g) > engine.cache().totalBlocks()) {
+      throw new IllegalArgumentException(
+          s.id()
+              + " needs "
+              + blocksFor(g)
+              + " KV blocks; the pool has "
+              + engine.cache().totalBlocks());
+    }
+    queue.add(g);
+    listeners.put(g, listener);
+    byId.put(s.id(), g);
+    return true;
+  }
+
+  /** The decoding (not frozen, not finished) request {@code id}, or null. */
+  public Generation decoding(String id) {
+    Generation g = byId.get(id);
+    return g != null && decoding.contains(g) ? g : null;
+  }
+
+  /**
+   * Takes a decoding request out of the batch between two steps, keeping its blocks and listener:
+   * the last stage of a live migration copies its final KV and state while it cannot change.
+   *
+   * @return the frozen generation, or null when {@code id} is not decoding here (finished,
+   *     cancelled, still prefilling)
+   */
+  public Generation freeze(String id) {
+    Generation g = decoding(id);
+    if (g == null) {
+      return null;
+    }
+    decoding.remove(g);
+    frozen.put(id, g);
+    return g;
+  }
+
+  /** Puts a frozen request back into the batch (its migration was aborted). */
+  public boolean unfreeze(String id) {
+    Generation g = frozen.remove(id);
+    if (g == null) {
+      return false;
+    }
+    decoding.add(g);
+    return true;
+  }
+
+  /**
+   * Ends a frozen request here because it now runs elsewhere: frees its blocks and returns its
+   * listener (which gets no event: the caller ends its stream), or null when it is not frozen.
+   */
+  public Consumer<TokenEvent> migratedAway(String id) {
+    Generation g = frozen.remove(id);
+    if (g == null) {
+      return null;
+    }
+    engine.release(g);
+    return remove(g);
+  }
+
+  /** Requests frozen for a migration's last stage. */
+  public int frozen() {
+    return frozen.size();
+  }
+
+  /**
    * Like {@link #submit}, for a prefill instance: during the pass that completes the prompt, {@code
    * handoff} hears each layer as soon as it is stored (so its transfer overlaps the compute of the
    * next layers); when the first token is sampled it runs {@link Handoff#firstToken} (before the
@@ -187,6 +270,7 @@ public final class BatchScheduler {
     queue.remove(g);
     prefilling.remove(g);
     decoding.remove(g);
+    frozen.remove(id);
     engine.cancel(g);
     Consumer<TokenEvent> listener = remove(g);
     listener.accept(new TokenEvent(g, -1, "", true));
@@ -206,6 +290,7 @@ public final class BatchScheduler {
       queue.remove(g);
       prefilling.remove(g);
       decoding.remove(g);
+      frozen.remove(g.id());
       engine.fail(g);
       remove(g).accept(new TokenEvent(g, -1, "", true));
     }
@@ -248,10 +333,10 @@ public final class BatchScheduler {
   public long pendingPromptTokens() {
     long n = 0;
     for (Generation g : queue) {
-      n += g.promptLength() - g.prefilled();
+      n += g.prefillTarget() - g.prefilled();
     }
     for (Generation g : prefilling) {
-      n += g.promptLength() - g.prefilled();
+      n += g.prefillTarget() - g.prefilled();
     }
     return n;
   }
@@ -266,9 +351,9 @@ public final class BatchScheduler {
     return lastDecodeRows;
   }
 
-  /** Requests admitted: prefilling or decoding. */
+  /** Requests admitted: prefilling, decoding or frozen for a migration. */
   public int running() {
-    return prefilling.size() + decoding.size();
+    return prefilling.size() + decoding.size() + frozen.size();
   }
 
   /**
@@ -288,7 +373,7 @@ public final class BatchScheduler {
       if (budget <= 0) {
         break;
       }
-      int n = Math.min(budget, g.promptLength() - g.prefilled());
+      int n = Math.min(budget, g.prefillTarget() - g.prefilled());
       chunks.put(g, n);
       budget -= n;
     }
@@ -300,7 +385,7 @@ public final class BatchScheduler {
     List<Generation> completing = new ArrayList<>();
     for (Map.Entry<Generation, Integer> c : chunks.entrySet()) {
       Generation g = c.getKey();
-      if (handoffs.containsKey(g) && g.prefilled() + c.getValue() == g.promptLength()) {
+      if (handoffs.containsKey(g) && g.prefilled() + c.getValue() == g.prefillTarget()) {
         completing.add(g);
       }
     }
@@ -312,7 +397,17 @@ public final class BatchScheduler {
                 handoffs.get(g).layerReady(g, layer);
               }
             };
-    for (TokenEvent e : engine.step(decodes, chunks, layerStored)) {
+    List<TokenEvent> events = engine.step(decodes, chunks, layerStored);
+    for (Generation g : chunks.keySet()) {
+      if (g.prefillDone() && !g.finished() && g.generatedCount() > 0 && !handoffs.containsKey(g)) {
+        // A recovered request finished recomputing its context: it decodes from the next step.
+        // (A fresh prompt completing here has an event below, which moves it.)
+        if (events.stream().noneMatch(e -> e.generation() == g) && prefilling.remove(g)) {
+          decoding.add(g);
+        }
+      }
+    }
+    for (TokenEvent e : events) {
       Generation g = e.generation();
       Handoff handoff = handoffs.remove(g);
       if (handoff != null && prefilling.remove(g)) {

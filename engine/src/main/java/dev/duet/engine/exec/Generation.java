@@ -28,6 +28,9 @@ public final class Generation {
   private final List<Integer> generated = new ArrayList<>();
   private final StringBuilder text = new StringBuilder();
   private int prefilled;
+  // Positions to compute before decoding: the prompt, or for a recovered generation the prompt and
+  // every generated token but the last.
+  private int prefillTarget;
   private StopReason stopReason;
 
   Generation(
@@ -44,6 +47,7 @@ public final class Generation {
     this.kv = kv;
     this.detokenizer = detokenizer;
     this.stops = new StopStringMatcher(params.stop());
+    this.prefillTarget = prompt.length;
   }
 
   public String id() {
@@ -58,8 +62,34 @@ public final class Generation {
     return prompt.length;
   }
 
-  int promptToken(int i) {
-    return prompt[i];
+  /** The token at position {@code i}: the prompt's, then the generated ones. */
+  int contextToken(int i) {
+    return i < prompt.length ? prompt[i] : generated.get(i - prompt.length);
+  }
+
+  /** Positions to compute before decoding (the prompt; more when recovering). */
+  int prefillTarget() {
+    return prefillTarget;
+  }
+
+  /**
+   * Whether this generation recomputes a context that already has tokens (recovery after an
+   * instance failure): its prefill samples nothing, because its next input is its last token.
+   */
+  boolean recomputing() {
+    return !generated.isEmpty() && !prefillDone();
+  }
+
+  /**
+   * Makes the generated tokens (all but the last) part of the context to prefill again: the KV of a
+   * generation whose cache was lost is recomputed, then decoding continues with the last token.
+   */
+  void recomputeContext() {
+    if (generated.isEmpty()) {
+      throw new IllegalStateException(id + " has no generated tokens to recompute");
+    }
+    prefilled = 0;
+    prefillTarget = prompt.length + generated.size() - 1;
   }
 
   public SamplingParams params() {
@@ -102,7 +132,7 @@ public final class Generation {
         generated.stream().mapToInt(Integer::intValue).toArray());
   }
 
-  /** Prompt tokens whose KV is in the cache. */
+  /** Context positions whose KV is in the cache while prefilling. */
   public int prefilled() {
     return prefilled;
   }
@@ -112,7 +142,7 @@ public final class Generation {
   }
 
   public boolean prefillDone() {
-    return prefilled == prompt.length;
+    return prefilled == prefillTarget;
   }
 
   /** Token ids generated so far (EOS excluded). */

@@ -88,17 +88,18 @@ public final class InferenceEngine implements AutoCloseable {
       throw new IllegalStateException(g.id() + " is already prefilled");
     }
     int from = g.prefilled();
-    int n = Math.min(maxTokens, g.promptLength() - from);
+    int n = Math.min(maxTokens, g.prefillTarget() - from);
+    boolean samples = !g.recomputing();
     g.kv().reserve(from + n);
     List<BatchRow> rows = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      boolean last = from + i == g.promptLength() - 1;
-      rows.add(new BatchRow(g.kv(), from + i, g.promptToken(from + i), last));
+      boolean last = samples && from + i == g.prefillTarget() - 1;
+      rows.add(new BatchRow(g.kv(), from + i, g.contextToken(from + i), last));
     }
     float[][] logits = model.forward(rows, cache);
     g.kv().setLength(from + n);
     g.advancePrefill(n);
-    return g.prefillDone() ? sample(g, logits[n - 1]) : null;
+    return g.prefillDone() && samples ? sample(g, logits[n - 1]) : null;
   }
 
   /**
@@ -164,21 +165,23 @@ public final class InferenceEngine implements AutoCloseable {
     List<Generation> prefills = new ArrayList<>(chunks.keySet());
     int[] firstRow = new int[prefills.size()];
     int[] count = new int[prefills.size()];
+    boolean[] samples = new boolean[prefills.size()];
     for (int i = 0; i < prefills.size(); i++) {
       Generation g = prefills.get(i);
       if (g.prefillDone()) {
         throw new IllegalStateException(g.id() + " is already prefilled");
       }
       int from = g.prefilled();
-      count[i] = Math.min(chunks.get(g), g.promptLength() - from);
+      count[i] = Math.min(chunks.get(g), g.prefillTarget() - from);
+      samples[i] = !g.recomputing();
       if (count[i] <= 0) {
         throw new IllegalArgumentException(g.id() + ": a prefill chunk needs at least one token");
       }
       g.kv().reserve(from + count[i]);
       firstRow[i] = rows.size();
       for (int j = 0; j < count[i]; j++) {
-        boolean last = from + j == g.promptLength() - 1;
-        rows.add(new BatchRow(g.kv(), from + j, g.promptToken(from + j), last));
+        boolean last = samples[i] && from + j == g.prefillTarget() - 1;
+        rows.add(new BatchRow(g.kv(), from + j, g.contextToken(from + j), last));
       }
     }
     float[][] logits = rows.isEmpty() ? new float[0][] : model.forward(rows, cache, layerStored);
@@ -192,7 +195,7 @@ public final class InferenceEngine implements AutoCloseable {
       Generation g = prefills.get(i);
       g.kv().setLength(g.prefilled() + count[i]);
       g.advancePrefill(count[i]);
-      if (g.prefillDone()) {
+      if (g.prefillDone() && samples[i]) {
         events.add(sample(g, logits[firstRow[i] + count[i] - 1]));
       }
     }
@@ -255,6 +258,33 @@ public final class InferenceEngine implements AutoCloseable {
       throw e;
     }
     g.kv().setLength(s.kvLength());
+    return g;
+  }
+
+  /**
+   * A generation that continues a snapshot whose KV was lost (its instance failed): it holds no
+   * blocks yet; prefilling it recomputes the KV of the prompt and of every generated token but the
+   * last (the same keys and values decoding wrote: rows do not depend on their company), samples
+   * nothing, and then it decodes on exactly as it would have. Replays the generated ids through the
+   * detokenizer and stop matcher, like {@link #resume}.
+   */
+  public Generation recover(GenerationSnapshot s) {
+    if (s.kvLength() >= model.config().contextLength()) {
+      throw new IllegalArgumentException(
+          s.id() + ": the snapshot's " + s.kvLength() + " positions do not fit the context");
+    }
+    Generation g = newGeneration(s.id(), s.prompt(), s.params(), cache.newSequence());
+    g.restoreSampler(s.sampler());
+    int eos = model.tokenizer().eosId();
+    int context = model.config().contextLength();
+    for (int token : s.generated()) {
+      g.accept(token, eos, context);
+    }
+    if (g.finished()) {
+      throw new IllegalArgumentException(
+          s.id() + ": the snapshot's tokens already end the generation (" + g.stopReason() + ")");
+    }
+    g.recomputeContext();
     return g;
   }
 

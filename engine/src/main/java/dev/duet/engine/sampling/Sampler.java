@@ -53,6 +53,24 @@ public final class Sampler {
     this(requireState(state).params(), SamplerRng.restore(state.rng()));
   }
 
+  /**
+   * The state of a sampler seeded from {@code params} after it sampled {@code tokens} tokens: a
+   * greedy sampler draws nothing, any other exactly once per token. With it, a request whose
+   * instance died is recovered from its ids alone.
+   */
+  public static SamplerState stateAfter(SamplingParams params, int tokens) {
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    SamplerRng rng = new SamplerRng(requireParams(params).seed());
+    if (!params.isGreedy()) {
+      for (int i = 0; i < tokens; i++) {
+        rng.nextDouble();
+      }
+    }
+    return new SamplerState(params, rng.state());
+  }
+
   private Sampler(SamplingParams params, SamplerRng rng) {
     this.params = params;
     this.rng = rng;

@@ -119,8 +119,16 @@ public final class KvHandoff implements AutoCloseable {
     };
   }
 
+  /**
+   * The blocks a peer reserved for {@code ticket} (a live migration's target), for staged copies:
+   * see {@link Target#copy} and {@link Target#commit}.
+   */
+  Target destination(JsonNode ticket) {
+    return target(ticket, 0);
+  }
+
   /** Where one request's KV goes: the channel, region and block ids of a ticket. */
-  private record Target(
+  record Target(
       TransferChannel channel,
       KvRegion region,
       long[] dstBlocks,
@@ -137,6 +145,44 @@ public final class KvHandoff implements AutoCloseable {
       }
       return channel.write(slices, region, offsets);
     }
+
+    /**
+     * Copies the blocks holding positions {@code [from, to)} in every layer, in one scatter write
+     * (the block of position {@code from} again when it was partly copied before). Completes with
+     * the bytes written.
+     */
+    CompletableFuture<Long> copy(int[] srcBlocks, int from, int to) {
+      KvLayout l = pool.layout();
+      int first = from / l.blockSize();
+      int end = (to + l.blockSize() - 1) / l.blockSize();
+      if (end > dstBlocks.length) {
+        throw new IllegalStateException(
+            "the target reserved "
+                + dstBlocks.length
+                + " blocks; "
+                + to
+                + " positions need "
+                + end);
+      }
+      if (end <= first) {
+        return CompletableFuture.completedFuture(0L);
+      }
+      List<MemorySegment> slices = new ArrayList<>();
+      long[] offsets = new long[(end - first) * l.numLayers()];
+      for (int layer = 0; layer < l.numLayers(); layer++) {
+        for (int b = first; b < end; b++) {
+          offsets[slices.size()] = layer * layerBytes + dstBlocks[b] * l.blockBytes();
+          slices.add(pool.segment().asSlice(pool.blockOffset(layer, srcBlocks[b]), l.blockBytes()));
+        }
+      }
+      long bytes = slices.size() * l.blockBytes();
+      return channel.write(slices, region, offsets).thenApply(v -> bytes);
+    }
+
+    /** The notify after the last copy: when it completes, every byte is in the target's blocks. */
+    CompletableFuture<Void> commit(long tag) {
+      return channel.notify(tag);
+    }
   }
 
   private Target target(JsonNode ticket, int tokens) {
@@ -151,6 +197,9 @@ public final class KvHandoff implements AutoCloseable {
     if (dst.size() < blocks) {
       throw new IllegalStateException(
           "the ticket reserves " + dst.size() + " blocks; the prompt needs " + blocks);
+    }
+    if (tokens == 0) {
+      blocks = dst.size(); // a migration's target: every reserved block
     }
     long[] ids = new long[blocks];
     for (int b = 0; b < blocks; b++) {

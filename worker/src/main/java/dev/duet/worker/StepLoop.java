@@ -165,6 +165,44 @@ public final class StepLoop implements AutoCloseable {
     return done;
   }
 
+  /**
+   * Continues a request whose instance failed, from its ids (see {@link
+   * BatchScheduler#submitRecovered}): queued like a new prompt, without a TTFT budget (it is late
+   * already); {@code QUEUE_FULL} when the queue is full.
+   */
+  public CompletableFuture<Admission> recover(GenerationSnapshot s, Consumer<TokenEvent> listener) {
+    return call(
+        scheduler ->
+            scheduler.submitRecovered(
+                    s,
+                    ev -> {
+                      if (ev.token() >= 0) {
+                        tokens++;
+                      }
+                      listener.accept(ev);
+                    })
+                ? Admission.ACCEPTED
+                : Admission.QUEUE_FULL);
+  }
+
+  /**
+   * Runs {@code f} on the step thread between two passes (the only thread that may touch the
+   * scheduler) and completes with its result.
+   */
+  <T> CompletableFuture<T> call(java.util.function.Function<BatchScheduler, T> f) {
+    CompletableFuture<T> done = new CompletableFuture<>();
+    command(
+        () -> {
+          try {
+            done.complete(f.apply(scheduler));
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        },
+        done);
+    return done;
+  }
+
   /** Pauses or resumes a request's decoding (its client is slower than generation). */
   public void setPaused(String id, boolean pause) {
     command(() -> scheduler.setPaused(id, pause), null);

@@ -65,6 +65,15 @@ public final class WorkerMetrics {
         .increment();
   }
 
+  /** A live migration's outcome on its source: committed, aborted, gave_up, target_failed, ... */
+  public void migration(String outcome) {
+    Counter.builder("duet.worker.migrations")
+        .description("Live migrations out of this worker, by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+  }
+
   /** A registry for a worker's meters. */
   public static PrometheusMeterRegistry newRegistry() {
     return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

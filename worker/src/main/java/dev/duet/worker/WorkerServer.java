@@ -55,7 +55,11 @@ public final class WorkerServer implements AutoCloseable {
   private final StepLoop loop;
   private final WorkerMetrics metrics;
   private final KvHandoff kv;
+  private final MigrationSource migrations;
   private HttpServer server;
+
+  /** How long a request may stay frozen for a migration the controller never settles. */
+  static final long FROZEN_LIMIT_MS = 30_000;
 
   public WorkerServer(Vertx vertx, LlamaModel model, StepLoop loop, WorkerMetrics metrics) {
     this(vertx, model, loop, metrics, null);
@@ -71,6 +75,7 @@ public final class WorkerServer implements AutoCloseable {
     this.loop = loop;
     this.metrics = metrics;
     this.kv = kv;
+    this.migrations = kv == null ? null : new MigrationSource(loop, kv);
   }
 
   /** Starts listening on 127.0.0.1 (or {@code host}); {@code port} 0 picks a free port. */
@@ -113,6 +118,10 @@ public final class WorkerServer implements AutoCloseable {
       case "/internal/v1/reserve" -> withBody(req, this::reserve);
       case "/internal/v1/resume" -> withBody(req, this::resume);
       case "/internal/v1/prefill" -> withBody(req, this::prefill);
+      case "/internal/v1/recover" -> withBody(req, this::recover);
+      case "/internal/v1/migrate" -> withBody(req, this::migrate);
+      case "/internal/v1/migrate/commit" -> withBody(req, (r, b) -> settle(r, b, true));
+      case "/internal/v1/migrate/abort" -> withBody(req, (r, b) -> settle(r, b, false));
       case "/internal/v1/cancel" ->
           withBody(
               req,
@@ -259,9 +268,30 @@ public final class WorkerServer implements AutoCloseable {
                     }));
   }
 
-  private java.util.function.Consumer<TokenEvent> streamTo(
+  private EventStream streamTo(
       HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens) {
-    return ev -> {
+    return new EventStream(resp, ctx, done, promptTokens);
+  }
+
+  /**
+   * A request's token events as NDJSON lines on its response. Events arrive on the step thread and
+   * are written on the response's event loop.
+   */
+  private final class EventStream implements java.util.function.Consumer<TokenEvent> {
+    private final HttpServerResponse resp;
+    private final Context ctx;
+    private final AtomicBoolean done;
+    private final int promptTokens;
+
+    EventStream(HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens) {
+      this.resp = resp;
+      this.ctx = ctx;
+      this.done = done;
+      this.promptTokens = promptTokens;
+    }
+
+    @Override
+    public void accept(TokenEvent ev) {
       String line = event(ev, promptTokens).toString() + "\n";
       boolean last = ev.finished();
       ctx.runOnContext(
@@ -275,7 +305,168 @@ public final class WorkerServer implements AutoCloseable {
               backpressure(resp, ev.generation().id());
             }
           });
-    };
+    }
+
+    /** The request now runs on another instance: end this stream with a marker line. */
+    void migrated() {
+      ctx.runOnContext(
+          v -> {
+            done.set(true);
+            resp.end("{\"migrated\":true}\n");
+          });
+    }
+  }
+
+  /** Continue a request whose instance failed: recompute its KV here and stream the rest. */
+  private void recover(HttpServerRequest req, Buffer body) {
+    GenerationSnapshot snap;
+    try {
+      snap = SnapshotJson.read(JSON.readTree(body.getBytes()).path("snapshot"));
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    HttpServerResponse resp = req.response();
+    Context ctx = vertx.getOrCreateContext();
+    AtomicBoolean done = new AtomicBoolean();
+    resp.closeHandler(
+        v -> {
+          if (!done.get()) {
+            loop.cancel(snap.id());
+          }
+        });
+    loop.recover(snap, streamTo(resp, ctx, done, snap.prompt().length))
+        .whenComplete(
+            (accepted, failure) ->
+                ctx.runOnContext(
+                    v -> {
+                      if (failure != null) {
+                        done.set(true);
+                        error(resp, 400, failure.getMessage());
+                      } else if (accepted != Admission.ACCEPTED) {
+                        done.set(true);
+                        metrics.refused("queue_full");
+                        error(resp, 429, "the worker's queue is full");
+                      } else if (!resp.headWritten()) {
+                        LOG.info(
+                            "request {}: recovering after {} tokens",
+                            snap.id(),
+                            snap.generated().length);
+                        resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
+                        resp.writeHead();
+                      }
+                    }));
+  }
+
+  /**
+   * Source side of a live migration: copy the request's KV into the ticket's blocks in stages,
+   * freeze it, and answer its snapshot; the controller then commits or aborts.
+   */
+  private void migrate(HttpServerRequest req, Buffer body) {
+    if (kv == null) {
+      error(req.response(), 409, "this worker does not take part in KV transfers");
+      return;
+    }
+    JsonNode j;
+    MigrationSource.Options options;
+    try {
+      j = JSON.readTree(body.getBytes());
+      options =
+          new MigrationSource.Options(
+              j.path("max_stages").asInt(8), j.path("delta_tokens").asInt(16));
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    String id = j.path("id").asText();
+    Context ctx = vertx.getOrCreateContext();
+    Thread.ofVirtual()
+        .name("duet-migrate-" + id)
+        .start(
+            () -> {
+              try {
+                MigrationSource.Prepared p = migrations.migrate(id, j.path("ticket"), options);
+                ObjectNode out = JSON.createObjectNode();
+                out.set("snapshot", SnapshotJson.write(p.snapshot()));
+                out.put("stages", p.stages());
+                out.put("bytes", p.bytes());
+                out.put("frozen_ns", System.nanoTime() - p.frozenAtNanos());
+                ctx.runOnContext(
+                    v -> {
+                      // A controller that never settles must not pin the blocks for good.
+                      vertx.setTimer(
+                          FROZEN_LIMIT_MS,
+                          t ->
+                              loop.call(s -> s.migratedAway(id))
+                                  .thenAccept(
+                                      l -> {
+                                        if (l != null) {
+                                          LOG.warn(
+                                              "request {}: frozen for a migration that was never"
+                                                  + " settled; ending it here",
+                                              id);
+                                          ((EventStream) l).migrated();
+                                        }
+                                      }));
+                      req.response()
+                          .putHeader("content-type", "application/json")
+                          .end(out.toString());
+                    });
+              } catch (MigrationSource.Aborted e) {
+                LOG.info("migration of {} aborted ({}): {}", id, e.outcome, e.getMessage());
+                metrics.migration(e.outcome);
+                ObjectNode o = JSON.createObjectNode();
+                o.putObject("error")
+                    .put("message", e.getMessage())
+                    .put("code", 409)
+                    .put("outcome", e.outcome);
+                ctx.runOnContext(
+                    v ->
+                        req.response()
+                            .setStatusCode(409)
+                            .putHeader("content-type", "application/json")
+                            .end(o.toString()));
+              } catch (RuntimeException e) {
+                LOG.error("migration of {} failed", id, e);
+                ctx.runOnContext(v -> error(req.response(), 500, e.toString()));
+              }
+            });
+  }
+
+  /** Ends a prepared migration: commit (the target runs it; free it here) or abort (go on here). */
+  private void settle(HttpServerRequest req, Buffer body, boolean commit) {
+    String id;
+    try {
+      id = JSON.readTree(body.getBytes()).path("id").asText();
+    } catch (java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    loop.call(
+            s -> {
+              if (!commit) {
+                return s.unfreeze(id);
+              }
+              java.util.function.Consumer<TokenEvent> l = s.migratedAway(id);
+              if (l instanceof EventStream stream) {
+                stream.migrated();
+              }
+              return l != null;
+            })
+        .whenComplete(
+            (found, failure) ->
+                ctx.runOnContext(
+                    v -> {
+                      if (failure != null) {
+                        error(req.response(), 500, failure.toString());
+                      } else if (!found) {
+                        error(req.response(), 404, id + " is not frozen for a migration here");
+                      } else {
+                        metrics.migration(commit ? "committed" : "aborted");
+                        req.response().setStatusCode(204).end();
+                      }
+                    }));
   }
 
   private void generate(HttpServerRequest req, Buffer body) {
@@ -334,8 +525,15 @@ public final class WorkerServer implements AutoCloseable {
     }
   }
 
+  /**
+   * One event line. {@code seq} orders a request's events across instances (a migration or a
+   * recovery switches the controller's upstream at a token boundary): token {@code n} has seq
+   * {@code n}, and an end without a token (EOS) comes right after the last token.
+   */
   private static ObjectNode event(TokenEvent ev, int promptTokens) {
     ObjectNode o = JSON.createObjectNode();
+    int count = ev.generation().generatedCount();
+    o.put("seq", ev.token() >= 0 ? count : count + 1);
     if (ev.token() >= 0) {
       o.put("token", ev.token());
     }

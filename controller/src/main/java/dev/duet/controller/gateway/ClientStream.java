@@ -10,6 +10,7 @@ import dev.duet.controller.openai.OpenAiResponses.Usage;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.parsetools.RecordParser;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +38,16 @@ final class ClientStream {
   private final StringBuilder text = new StringBuilder();
   private long firstToken;
   private boolean first = true;
+  private final java.util.TreeMap<Integer, JsonNode> pending = new java.util.TreeMap<>();
+  private final List<Integer> tokens = new java.util.ArrayList<>();
+  private final List<Upstream> upstreams = new java.util.ArrayList<>();
+  private int delivered;
+  private Upstream current;
+  private java.util.function.Consumer<String> recover;
+  private Runnable eventListener;
+
+  /** A worker's response this answer reads events from. */
+  private record Upstream(HttpClientResponse response, String instance) {}
 
   ClientStream(
       HttpServerResponse resp,
@@ -61,12 +72,19 @@ final class ClientStream {
   }
 
   /**
-   * Feeds the token events of {@code up} into this answer; when the client reads slower than the
-   * tokens come, reading from {@code up} pauses until the client drains (TCP then pauses the
-   * worker, which pauses the request).
+   * Feeds the token events of {@code up} into this answer and makes it the current source: events
+   * are delivered in {@code seq} order whichever upstream they come from (duplicates dropped), so a
+   * migration or a recovery can switch sources at a token boundary while the old source's last
+   * lines are still on their way. When the client reads slower than the tokens come, reading pauses
+   * until the client drains (TCP then pauses the worker, which pauses the request).
+   *
+   * @param instance the instance {@code up} comes from
    */
-  void attach(HttpClientResponse up) {
-    resp.drainHandler(v -> up.resume());
+  void attach(HttpClientResponse up, String instance) {
+    Upstream u = new Upstream(up, instance);
+    current = u;
+    upstreams.add(u);
+    resp.drainHandler(v -> upstreams.forEach(x -> x.response.resume()));
     up.handler(
         RecordParser.newDelimited(
             "\n",
@@ -77,15 +95,97 @@ final class ClientStream {
                 LOG.error("request {}: unreadable event from the worker: {}", id, line);
               }
               if (!resp.ended() && resp.writeQueueFull()) {
-                up.pause();
+                upstreams.forEach(x -> x.response.pause());
               }
             }));
-    up.exceptionHandler(x -> broke());
-    up.endHandler(v -> broke());
+    up.exceptionHandler(x -> ended(u));
+    up.endHandler(v -> ended(u));
+  }
+
+  /** Sets what happens when the current source breaks (recovery); by default the answer fails. */
+  void onBroken(java.util.function.Consumer<String> recover) {
+    this.recover = recover;
+  }
+
+  /** Runs once the client's answer is complete or abandoned. */
+  void onDone(Runnable done) {
+    resp.endHandler(v -> done.run());
+    resp.closeHandler(
+        v -> {
+          if (!resp.ended()) {
+            LOG.info("request {}: the client went away; cancelling upstream", id);
+            upstreams.forEach(x -> x.response.request().reset());
+          }
+          done.run();
+        });
+  }
+
+  /** The instance of the current source, or null before one is attached. */
+  String instance() {
+    return current == null ? null : current.instance;
+  }
+
+  /** Token ids delivered to the client so far, in order. */
+  List<Integer> tokens() {
+    return List.copyOf(tokens);
+  }
+
+  /** Whether the answer is complete (or failed) or the client left. */
+  boolean done() {
+    return resp.ended() || resp.closed();
+  }
+
+  /** Resets every upstream request (each worker cancels its copy and frees its blocks). */
+  void resetUpstreams() {
+    upstreams.forEach(x -> x.response.request().reset());
+    upstreams.clear();
+    current = null;
+  }
+
+  private void ended(Upstream u) {
+    upstreams.remove(u);
+    if (done()) {
+      return;
+    }
+    boolean gap = !pending.isEmpty() && pending.firstKey() > delivered + 1;
+    if (u == current || (gap && upstreams.stream().noneMatch(x -> x != current))) {
+      // The current source ended without the last token, or an old one ended before handing
+      // over every token it had: continue from what the client has.
+      pending.clear();
+      broke(u.instance);
+    }
+  }
+
+  /** One event line from a worker: ordered by {@code seq}, then delivered. */
+  void accept(JsonNode ev) {
+    if (ev.has("migrated")) {
+      return; // the old source's end after a migration commit
+    }
+    int seq = ev.path("seq").asInt(delivered + 1);
+    if (seq <= delivered) {
+      return; // already delivered from another source
+    }
+    pending.put(seq, ev);
+    while (!pending.isEmpty() && pending.firstKey() == delivered + 1 && !done()) {
+      JsonNode next = pending.pollFirstEntry().getValue();
+      delivered++;
+      if (next.has("token")) {
+        tokens.add(next.get("token").asInt());
+      }
+      deliver(next);
+      if (eventListener != null) {
+        eventListener.run();
+      }
+    }
+  }
+
+  /** Runs after each delivered event (a migration measures its downtime with it). */
+  void onEvent(Runnable listener) {
+    this.eventListener = listener;
   }
 
   /** One token event: {@code {token, text}}, the last with {@code finished} and counts. */
-  void accept(JsonNode ev) {
+  private void deliver(JsonNode ev) {
     Kind kind = r.kind();
     String chunk = ev.path("text").asText("");
     boolean finished = ev.path("finished").asBoolean(false);
@@ -128,10 +228,25 @@ final class ClientStream {
     }
   }
 
-  /** The upstream ended or failed: a clean error unless the answer is complete. */
-  void broke() {
-    if (resp.ended() || resp.closed()) {
+  /**
+   * The source on {@code instance} ended or failed before the last token: recovery when set, else a
+   * clean error.
+   */
+  void broke(String instance) {
+    if (done()) {
       return; // finished, or the client went away and the upstream was reset for it
+    }
+    if (recover != null) {
+      recover.accept(instance);
+      return;
+    }
+    fail();
+  }
+
+  /** Ends the answer with a clean error: no instance can continue it. */
+  void fail() {
+    if (done()) {
+      return;
     }
     LOG.warn("request {}: the worker's stream broke before the last token", id);
     metrics.outcome("upstream_failed");

@@ -55,6 +55,31 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final Duration ttftBudget;
   private final SplitRoute split;
+  private final InFlight inFlight = new InFlight();
+  private final Recovery recovery;
+  private final Migrator migrator;
+
+  /** A gateway with the default migration options. */
+  public Gateway(
+      ServedModel model,
+      InstanceRegistry registry,
+      Router router,
+      OpenAiResponses responses,
+      HttpClient client,
+      RandomGenerator seeds,
+      GatewayMetrics metrics,
+      Duration ttftBudget) {
+    this(
+        model,
+        registry,
+        router,
+        responses,
+        client,
+        seeds,
+        metrics,
+        ttftBudget,
+        Migrator.Options.defaults());
+  }
 
   /**
    * @param ttftBudget the time to first token each instance is asked to meet: one that cannot start
@@ -68,10 +93,14 @@ public final class Gateway {
       HttpClient client,
       RandomGenerator seeds,
       GatewayMetrics metrics,
-      Duration ttftBudget) {
+      Duration ttftBudget,
+      Migrator.Options migration) {
     this.metrics = metrics;
     this.ttftBudget = ttftBudget;
-    this.split = new SplitRoute(client, responses, metrics, registry);
+    WorkerClient workers = new WorkerClient(client);
+    this.recovery = new Recovery(registry, workers, metrics);
+    this.migrator = new Migrator(inFlight, registry, workers, metrics, migration);
+    this.split = new SplitRoute(workers, responses, metrics, registry, this::track);
     this.model = model;
     this.registry = registry;
     this.router = router;
@@ -82,6 +111,22 @@ public final class Gateway {
 
   public GatewayMetrics metrics() {
     return metrics;
+  }
+
+  /** The requests being served. */
+  public InFlight inFlight() {
+    return inFlight;
+  }
+
+  /** Live migration of the requests being served. */
+  public Migrator migrator() {
+    return migrator;
+  }
+
+  /** Starts tracking a request whose answer streams: it can now be migrated and recovered. */
+  private void track(RequestSession s) {
+    inFlight.add(s);
+    recovery.arm(s);
   }
 
   /** {@code GET /v1/models}. */
@@ -139,15 +184,7 @@ public final class Gateway {
           plan.get().prefillOrder().stream()
               .filter(i -> i.descriptor().role() == InstanceRole.PREFILL)
               .toList();
-      split.run(
-          req,
-          r,
-          id,
-          upstream,
-          prompt.length + params.maxTokens(),
-          plan.get().decode(),
-          prefills,
-          start);
+      split.run(req, r, id, upstream, prompt, params, plan.get().decode(), prefills, start);
       return;
     }
     // Colocated: instances of role both, in the router's order.
@@ -155,29 +192,22 @@ public final class Gateway {
         plan.map(RoutePlan::prefillOrder).orElse(List.of()).stream()
             .filter(i -> i.descriptor().role() == InstanceRole.BOTH)
             .toList();
-    offer(
-        req,
-        r,
-        id,
-        Buffer.buffer(upstream.toString()),
-        order,
-        0,
-        start,
-        prompt.length,
-        params.maxTokens());
+    Session session = new Session(r, id, upstream, prompt, params);
+    offer(req, session, order, 0, start);
   }
 
+  /** What the colocated path carries from one offer to the next. */
+  private record Session(
+      OpenAiRequest r, String id, ObjectNode upstream, int[] prompt, SamplingParams params) {}
+
   private void offer(
-      HttpServerRequest req,
-      OpenAiRequest r,
-      String id,
-      Buffer upstream,
-      List<InstanceView> order,
-      int next,
-      long start,
-      int promptTokens,
-      int maxTokens) {
+      HttpServerRequest req, Session session, List<InstanceView> order, int next, long start) {
     HttpServerResponse resp = req.response();
+    OpenAiRequest r = session.r();
+    String id = session.id();
+    int promptTokens = session.prompt().length;
+    int maxTokens = session.params().maxTokens();
+    Buffer upstream = Buffer.buffer(session.upstream().toString());
     if (next >= order.size()) {
       metrics.rejected();
       metrics.outcome("503");
@@ -219,20 +249,7 @@ public final class Gateway {
         .onSuccess(
             cresp -> {
               if (cresp.statusCode() == 429) {
-                cresp
-                    .body()
-                    .onComplete(
-                        x ->
-                            offer(
-                                req,
-                                r,
-                                id,
-                                upstream,
-                                order,
-                                next + 1,
-                                start,
-                                promptTokens,
-                                maxTokens));
+                cresp.body().onComplete(x -> offer(req, session, order, next + 1, start));
               } else if (cresp.statusCode() != 200) {
                 cresp
                     .body()
@@ -252,13 +269,23 @@ public final class Gateway {
                                         + ": "
                                         + (b.succeeded() ? b.result().toString() : ""))));
               } else {
-                new ClientStream(resp, r, id, start, routing[0], responses, metrics).attach(cresp);
+                ClientStream stream =
+                    new ClientStream(resp, r, id, start, routing[0], responses, metrics);
+                stream.attach(cresp, target.id());
+                track(
+                    new RequestSession(
+                        id,
+                        session.prompt(),
+                        session.params(),
+                        promptTokens + maxTokens,
+                        session.upstream(),
+                        stream));
               }
             })
         .onFailure(
             e -> {
               LOG.warn("request {}: instance {} failed: {}", id, target.id(), e.toString());
-              offer(req, r, id, upstream, order, next + 1, start, promptTokens, maxTokens);
+              offer(req, session, order, next + 1, start);
             });
   }
 

@@ -89,6 +89,43 @@ public final class GatewayMetrics {
         .increment();
   }
 
+  /** Records a live migration: its outcome, and for one that happened its downtime and copies. */
+  public void migration(String outcome, long downtimeNanos, long bytes, int stages) {
+    Counter.builder("duet.migrations")
+        .description("live migrations by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+    if (outcome.equals("migrated")) {
+      Timer.builder("duet.migration.downtime")
+          .description(
+              "a migrated request's pause: freeze on the source to first token on the target")
+          .publishPercentileHistogram()
+          .minimumExpectedValue(Duration.ofMillis(1))
+          .maximumExpectedValue(Duration.ofSeconds(10))
+          .register(registry)
+          .record(Duration.ofNanos(downtimeNanos));
+    }
+    Counter.builder("duet.migration.bytes")
+        .description("KV bytes copied by live migrations")
+        .baseUnit("bytes")
+        .register(registry)
+        .increment(bytes);
+    Counter.builder("duet.migration.stages")
+        .description("copy stages run by live migrations")
+        .register(registry)
+        .increment(stages);
+  }
+
+  /** Counts a recovery of a request whose instance failed, by outcome. */
+  public void recovery(String outcome) {
+    Counter.builder("duet.recoveries")
+        .description("requests continued elsewhere after their instance failed, by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+  }
+
   /** The Prometheus text exposition. */
   public String scrape() {
     return registry.scrape();

@@ -8,15 +8,11 @@ import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.engine.sampling.SamplingParams;
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.RequestOptions;
-import java.net.URI;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,22 +32,42 @@ final class SplitRoute {
   private static final Logger LOG = LoggerFactory.getLogger(SplitRoute.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private record Reply(int status, Buffer body) {}
-
-  private final HttpClient client;
+  private final WorkerClient workers;
   private final InstanceRegistry registry;
   private final OpenAiResponses responses;
   private final GatewayMetrics metrics;
+  private final java.util.function.Consumer<RequestSession> track;
 
+  /**
+   * @param track told of each request once its answer streams from the decode instance
+   */
   SplitRoute(
-      HttpClient client,
+      WorkerClient workers,
       OpenAiResponses responses,
       GatewayMetrics metrics,
-      InstanceRegistry registry) {
+      InstanceRegistry registry,
+      java.util.function.Consumer<RequestSession> track) {
     this.registry = registry;
-    this.client = client;
+    this.workers = workers;
     this.responses = responses;
     this.metrics = metrics;
+    this.track = track;
+  }
+
+  /** What one request carries through the route. */
+  private record Ask(
+      OpenAiRequest r,
+      String id,
+      ObjectNode upstream,
+      int[] prompt,
+      SamplingParams params,
+      InstanceView decode,
+      List<InstanceView> prefills,
+      long start) {
+
+    int lifetimeTokens() {
+      return prompt.length + params.maxTokens();
+    }
   }
 
   void run(
@@ -59,10 +75,13 @@ final class SplitRoute {
       OpenAiRequest r,
       String id,
       ObjectNode upstream,
-      int lifetimeTokens,
+      int[] prompt,
+      SamplingParams params,
       InstanceView decode,
       List<InstanceView> prefills,
       long start) {
+    Ask a = new Ask(r, id, upstream, prompt, params, decode, prefills, start);
+    int lifetimeTokens = a.lifetimeTokens();
     HttpServerResponse resp = req.response();
     // Counted now, synchronously, so requests arriving before the next heartbeat spread out.
     registry.noteRouted(decode.id(), 0, decode.descriptor().blocksFor(lifetimeTokens));
@@ -90,21 +109,18 @@ final class SplitRoute {
                 return;
               }
               upstream.set("ticket", ticket);
-              offer(req, r, id, upstream, decode, prefills, 0, start, System.nanoTime() - start);
+              offer(req, a, 0, System.nanoTime() - start);
             });
   }
 
-  private void offer(
-      HttpServerRequest req,
-      OpenAiRequest r,
-      String id,
-      ObjectNode upstream,
-      InstanceView decode,
-      List<InstanceView> prefills,
-      int next,
-      long start,
-      long routingNanos) {
+  private void offer(HttpServerRequest req, Ask a, int next, long routingNanos) {
     HttpServerResponse resp = req.response();
+    OpenAiRequest r = a.r();
+    String id = a.id();
+    ObjectNode upstream = a.upstream();
+    InstanceView decode = a.decode();
+    List<InstanceView> prefills = a.prefills();
+    long start = a.start();
     if (next >= prefills.size()) {
       cancel(decode, id);
       overloaded(
@@ -123,7 +139,7 @@ final class SplitRoute {
                   LOG.warn(
                       "request {}: prefill {} failed: {}", id, target.id(), ar.cause().toString());
                 }
-                offer(req, r, id, upstream, decode, prefills, next + 1, start, routingNanos);
+                offer(req, a, next + 1, routingNanos);
                 return;
               }
               if (ar.result().status() != 200) {
@@ -162,18 +178,13 @@ final class SplitRoute {
               }
               ObjectNode resume = JSON.createObjectNode();
               resume.set("snapshot", answer.get("snapshot"));
+              RequestSession session =
+                  new RequestSession(
+                      id, a.prompt(), a.params(), a.lifetimeTokens(), upstream, stream);
+              track.accept(session);
               post(decode, "/internal/v1/resume", resume.toString())
-                  .onSuccess(
-                      up -> {
-                        resp.closeHandler(
-                            v -> {
-                              if (!resp.ended()) {
-                                up.request().reset();
-                              }
-                            });
-                        stream.attach(up);
-                      })
-                  .onFailure(e -> stream.broke());
+                  .onSuccess(up -> stream.attach(up, decode.id()))
+                  .onFailure(e -> stream.broke(decode.id()));
             });
   }
 
@@ -189,21 +200,11 @@ final class SplitRoute {
     Gateway.error(resp, ApiError.overloaded(why));
   }
 
-  private Future<Reply> send(InstanceView target, String path, String body) {
-    return post(target, path, body)
-        .compose(up -> up.body().map(b -> new Reply(up.statusCode(), b)));
+  private Future<WorkerClient.Reply> send(InstanceView target, String path, String body) {
+    return workers.send(target.descriptor().endpoint(), path, body);
   }
 
   private Future<HttpClientResponse> post(InstanceView target, String path, String body) {
-    URI uri = URI.create(target.descriptor().endpoint());
-    return client
-        .request(
-            new RequestOptions()
-                .setMethod(HttpMethod.POST)
-                .setHost(uri.getHost())
-                .setPort(uri.getPort())
-                .setURI(path)
-                .putHeader("content-type", "application/json"))
-        .compose(c -> c.send(Buffer.buffer(body)));
+    return workers.post(target.descriptor().endpoint(), path, body);
   }
 }

@@ -26,16 +26,54 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A worker that dies mid-stream: the client's stream ends with an error event and [DONE] (no hang),
- * the instance is dead after three missed heartbeats, and new requests go elsewhere.
+ * A worker that dies mid-stream: the request is recovered on another instance and the client's
+ * stream goes on with exactly the text it would have got; the instance is dead after three missed
+ * heartbeats and new requests go elsewhere; with no instance left, a clean error (no hang) and
+ * 503s.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class WorkerFailureTest {
 
   @TempDir Path dir;
 
+  private static final String LONG_SEEDED =
+      "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":300,\"ignore_eos\":true,"
+          + "\"temperature\":0.9,\"seed\":7,\"stream\":true}";
+
+  /** The completion text of an SSE answer, and its last data line before [DONE]. */
+  private static String text(List<String> data) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    StringBuilder b = new StringBuilder();
+    for (String d : data) {
+      if (!d.equals("[DONE]")) {
+        b.append(json.readTree(d).at("/choices/0/text").asText(""));
+      }
+    }
+    return b.toString();
+  }
+
+  private static List<String> rest(BufferedReader in) throws Exception {
+    List<String> rest = new ArrayList<>();
+    for (String line = in.readLine(); line != null; line = in.readLine()) {
+      if (line.startsWith("data: ")) {
+        rest.add(line.substring("data: ".length()));
+      }
+    }
+    return rest;
+  }
+
+  private static String reference(HttpClient http, TestCluster cluster) throws Exception {
+    HttpResponse<InputStream> r =
+        http.send(
+            HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
+                .build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    return text(rest(new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))));
+  }
+
   @Test
-  void aWorkerDyingMidStreamEndsTheStreamCleanlyAndTrafficMovesOn() throws Exception {
+  void aWorkerDyingMidStreamIsRecoveredElsewhereWithTheExactText() throws Exception {
     ObjectMapper json = new ObjectMapper();
     Path file = dir.resolve("small.gguf");
     SyntheticModelWriter.write(SyntheticModel.preset("small"), 1, GgmlType.F32, file);
@@ -43,32 +81,31 @@ class WorkerFailureTest {
         LlamaModel model = LlamaModel.load(file, pool);
         TestCluster cluster = new TestCluster(model, "small", 2, 64, Duration.ZERO)) {
       HttpClient http = HttpClient.newHttpClient();
-      HttpRequest longStream =
-          HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-              .POST(
-                  HttpRequest.BodyPublishers.ofString(
-                      "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":500,"
-                          + "\"ignore_eos\":true,\"stream\":true}"))
-              .build();
+      String expected = reference(http, cluster);
       HttpResponse<InputStream> resp =
-          http.send(longStream, HttpResponse.BodyHandlers.ofInputStream());
+          http.send(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
+                  .build(),
+              HttpResponse.BodyHandlers.ofInputStream());
       assertThat(resp.statusCode()).isEqualTo(200);
       BufferedReader in =
           new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
-      assertThat(in.readLine()).startsWith("data: {");
+      List<String> got = new ArrayList<>();
+      for (int i = 0; i < 10; i++) { // ten tokens in
+        String line = in.readLine();
+        if (line.startsWith("data: ")) {
+          got.add(line.substring("data: ".length()));
+        }
+      }
       int serving = cluster.engines.get(0).cache().usedBlocks() > 0 ? 0 : 1;
       assertThat(cluster.engines.get(serving).cache().usedBlocks()).isPositive();
       cluster.kill(serving);
-
-      List<String> rest = new ArrayList<>();
-      for (String line = in.readLine(); line != null; line = in.readLine()) {
-        if (line.startsWith("data: ")) {
-          rest.add(line.substring("data: ".length()));
-        }
-      }
-      assertThat(rest).last().isEqualTo("[DONE]");
-      JsonNode error = json.readTree(rest.get(rest.size() - 2));
-      assertThat(error.at("/error/type").asText()).isEqualTo("upstream_error");
+      got.addAll(rest(in));
+      assertThat(got).last().isEqualTo("[DONE]");
+      assertThat(text(got)).isEqualTo(expected);
+      assertThat(cluster.gateway.metrics().scrape())
+          .contains("duet_recoveries_total{outcome=\"recovered\"} 1.0");
 
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (cluster.registry.alive().size() > 1 && System.nanoTime() < deadline) {
@@ -113,7 +150,35 @@ class WorkerFailureTest {
   }
 
   @Test
-  void aDecodeWorkerDyingMidStreamInASplitClusterEndsTheStreamCleanly() throws Exception {
+  void aStreamWhoseLastInstanceDiesEndsWithACleanError() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    Path file = dir.resolve("small-one.gguf");
+    SyntheticModelWriter.write(SyntheticModel.preset("small"), 1, GgmlType.F32, file);
+    try (ComputePool pool = new ComputePool(1);
+        LlamaModel model = LlamaModel.load(file, pool);
+        TestCluster cluster = new TestCluster(model, "small", 1, 64, Duration.ZERO)) {
+      HttpClient http = HttpClient.newHttpClient();
+      HttpResponse<InputStream> resp =
+          http.send(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
+                  .build(),
+              HttpResponse.BodyHandlers.ofInputStream());
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
+      assertThat(in.readLine()).startsWith("data: {");
+      cluster.kill(0);
+      List<String> rest = rest(in);
+      assertThat(rest).last().isEqualTo("[DONE]");
+      JsonNode error = json.readTree(rest.get(rest.size() - 2));
+      assertThat(error.at("/error/type").asText()).isEqualTo("upstream_error");
+      assertThat(cluster.gateway.metrics().scrape())
+          .contains("duet_recoveries_total{outcome=\"failed\"} 1.0");
+    }
+  }
+
+  @Test
+  void aDecodeWorkerDyingMidStreamInASplitClusterIsRecoveredOnTheOther() throws Exception {
     ObjectMapper json = new ObjectMapper();
     Path file = dir.resolve("small-split.gguf");
     SyntheticModelWriter.write(SyntheticModel.preset("small"), 1, GgmlType.F32, file);
@@ -123,33 +188,29 @@ class WorkerFailureTest {
             new TestCluster(
                 model, "small", List.of("prefill", "decode", "decode"), 64, Duration.ZERO)) {
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      String expected = reference(http, cluster);
       HttpResponse<InputStream> resp =
           http.send(
               HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-                  .POST(
-                      HttpRequest.BodyPublishers.ofString(
-                          "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":500,"
-                              + "\"ignore_eos\":true,\"stream\":true}"))
+                  .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
                   .build(),
               HttpResponse.BodyHandlers.ofInputStream());
       assertThat(resp.statusCode()).isEqualTo(200);
       BufferedReader in =
           new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
-      assertThat(in.readLine()).startsWith("data: {");
-      assertThat(in.readLine()).isEmpty();
-      assertThat(in.readLine()).startsWith("data: {"); // a token from the decode worker
+      List<String> got = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        String line = in.readLine();
+        if (line.startsWith("data: ")) {
+          got.add(line.substring("data: ".length()));
+        }
+      }
       int serving = cluster.engines.get(1).cache().usedBlocks() > 0 ? 1 : 2;
       assertThat(cluster.engines.get(serving).cache().usedBlocks()).isPositive();
       cluster.kill(serving);
-      List<String> rest = new ArrayList<>();
-      for (String line = in.readLine(); line != null; line = in.readLine()) {
-        if (line.startsWith("data: ")) {
-          rest.add(line.substring("data: ".length()));
-        }
-      }
-      assertThat(rest).last().isEqualTo("[DONE]");
-      assertThat(json.readTree(rest.get(rest.size() - 2)).at("/error/type").asText())
-          .isEqualTo("upstream_error");
+      got.addAll(rest(in));
+      assertThat(got).last().isEqualTo("[DONE]");
+      assertThat(text(got)).isEqualTo(expected);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (cluster.registry.alive().size() > 2 && System.nanoTime() < deadline) {
         Thread.sleep(50);
@@ -164,6 +225,8 @@ class WorkerFailureTest {
               HttpResponse.BodyHandlers.ofString());
       assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
       assertThat(cluster.engines.get(0).cache().usedBlocks()).isZero();
+      assertThat(cluster.engines.get(3 - serving).cache().usedBlocks()).isZero();
+      assertThat(json.readTree(next.body()).at("/usage/completion_tokens").asInt()).isEqualTo(3);
     }
   }
 }

@@ -1,0 +1,351 @@
+package dev.duet.controller.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.registry.InstanceView;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.Comparator;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Live migration of a running request from its decode instance to another, driven by the
+ * controller. The target reserves blocks and answers a ticket; the source copies the request's KV
+ * into them in stages while it keeps decoding, freezes it between two steps once the delta is
+ * small, copies the rest and answers its snapshot; the target resumes it and streams from the next
+ * token; the source is told to commit (free). The client's answer reads both sources in token order
+ * ({@code seq}), so nothing is lost, repeated or reordered. Every abort path (the target cannot
+ * reserve, the request ends or is cancelled meanwhile, the target fails, too many stages) leaves
+ * the request running on the source and gives the target's reservation back.
+ *
+ * <p>Threading: the controller's event loop.
+ */
+public final class Migrator {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Migrator.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * How the source copies.
+   *
+   * @param maxStages copies made while the request keeps decoding before giving up
+   * @param deltaTokens positions left to copy at or under which the request is frozen
+   */
+  public record Options(int maxStages, int deltaTokens) {
+    public Options {
+      if (maxStages < 1 || deltaTokens < 1) {
+        throw new IllegalArgumentException(
+            "maxStages and deltaTokens must be >= 1, got " + maxStages + ", " + deltaTokens);
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(8, 16);
+    }
+  }
+
+  /**
+   * What a migration did.
+   *
+   * @param request the request id
+   * @param outcome {@code migrated}, or why not: {@code not_found}, {@code not_movable}, {@code
+   *     no_target}, {@code target_refused}, {@code request_finished}, {@code gave_up}, {@code
+   *     target_failed}, {@code source_failed}, {@code client_gone}
+   * @param source the instance it ran on
+   * @param target the instance it was moved to (or meant to be)
+   * @param downtimeNanos from the freeze on the source to the first event from the target (0 unless
+   *     migrated)
+   * @param stages copies made
+   * @param bytes KV bytes copied
+   * @param detail a sentence for the operator
+   */
+  public record Result(
+      String request,
+      String outcome,
+      String source,
+      String target,
+      long downtimeNanos,
+      int stages,
+      long bytes,
+      String detail) {
+
+    public boolean migrated() {
+      return outcome.equals("migrated");
+    }
+
+    public ObjectNode toJson() {
+      ObjectNode o = JSON.createObjectNode();
+      o.put("request", request);
+      o.put("outcome", outcome);
+      o.put("source", source);
+      o.put("target", target);
+      o.put("downtime_ms", downtimeNanos / 1e6);
+      o.put("stages", stages);
+      o.put("bytes", bytes);
+      o.put("detail", detail);
+      return o;
+    }
+  }
+
+  private final InFlight inFlight;
+  private final InstanceRegistry registry;
+  private final WorkerClient workers;
+  private final GatewayMetrics metrics;
+  private final Options options;
+
+  Migrator(
+      InFlight inFlight,
+      InstanceRegistry registry,
+      WorkerClient workers,
+      GatewayMetrics metrics,
+      Options options) {
+    this.inFlight = inFlight;
+    this.registry = registry;
+    this.workers = workers;
+    this.metrics = metrics;
+    this.options = options;
+  }
+
+  /**
+   * Moves request {@code id} to {@code targetId}, or to the decode instance with the most free KV
+   * blocks when that is null. Completes when the target has sent its first event (or the migration
+   * was given up), never failed: the result says what happened.
+   */
+  public Future<Result> migrate(String id, String targetId) {
+    Optional<RequestSession> found = inFlight.find(id);
+    if (found.isEmpty()) {
+      return done(
+          new Result(id, "not_found", null, targetId, 0, 0, 0, "no such request in flight"));
+    }
+    RequestSession s = found.get();
+    String sourceId = s.instance();
+    Optional<InstanceView> source = sourceId == null ? Optional.empty() : registry.find(sourceId);
+    if (source.isEmpty() || source.get().descriptor().role() != InstanceRole.DECODE) {
+      return done(
+          result(s, "not_movable", sourceId, targetId, "it is not decoding on a decode instance"));
+    }
+    if (s.migrating) {
+      return done(result(s, "not_movable", sourceId, targetId, "it is being migrated already"));
+    }
+    Optional<InstanceView> target = target(s, sourceId, targetId);
+    if (target.isEmpty()) {
+      return done(
+          result(
+              s,
+              "no_target",
+              sourceId,
+              targetId,
+              targetId == null
+                  ? "no other live decode instance has room for it"
+                  : targetId + " is not a live decode instance other than the source"));
+    }
+    s.migrating = true;
+    Promise<Result> result = Promise.promise();
+    new Run(s, source.get(), target.get(), result).start();
+    return result.future().onComplete(ar -> s.migrating = false);
+  }
+
+  private Optional<InstanceView> target(RequestSession s, String sourceId, String targetId) {
+    return registry.alive().stream()
+        .filter(i -> i.descriptor().role() == InstanceRole.DECODE && !i.id().equals(sourceId))
+        .filter(i -> targetId == null || i.id().equals(targetId))
+        .filter(i -> i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks())
+        .max(Comparator.comparingInt(i -> i.load().freeKvBlocks()));
+  }
+
+  private Future<Result> done(Result r) {
+    metrics.migration(r.outcome(), r.downtimeNanos(), r.bytes(), r.stages());
+    if (!r.migrated()) {
+      LOG.info("migration of {}: {} ({})", r.request(), r.outcome(), r.detail());
+    }
+    return Future.succeededFuture(r);
+  }
+
+  private static Result result(
+      RequestSession s, String outcome, String source, String target, String detail) {
+    return new Result(s.id, outcome, source, target, 0, 0, 0, detail);
+  }
+
+  /** One migration's steps. */
+  private final class Run {
+    private final RequestSession s;
+    private final InstanceView source;
+    private final InstanceView target;
+    private final Promise<Result> result;
+    private int stages;
+    private long bytes;
+
+    Run(RequestSession s, InstanceView source, InstanceView target, Promise<Result> result) {
+      this.s = s;
+      this.source = source;
+      this.target = target;
+      this.result = result;
+    }
+
+    void start() {
+      ObjectNode reserve = JSON.createObjectNode().put("id", s.id).put("tokens", s.lifetimeTokens);
+      workers
+          .send(target.descriptor().endpoint(), "/internal/v1/reserve", reserve.toString())
+          .onComplete(
+              ar -> {
+                JsonNode ticket = ar.succeeded() ? read(ar.result()) : null;
+                if (ticket == null || !ticket.has("region")) {
+                  end("target_refused", "the target has no room for its KV", false);
+                  return;
+                }
+                copy(ticket);
+              });
+    }
+
+    private void copy(JsonNode ticket) {
+      if (s.stream.done()) {
+        end("client_gone", "the client went away", true);
+        return;
+      }
+      ObjectNode m = JSON.createObjectNode().put("id", s.id);
+      m.set("ticket", ticket);
+      m.put("max_stages", options.maxStages());
+      m.put("delta_tokens", options.deltaTokens());
+      workers
+          .send(source.descriptor().endpoint(), "/internal/v1/migrate", m.toString())
+          .onComplete(
+              ar -> {
+                if (ar.failed()) {
+                  end("source_failed", "the source failed: " + ar.cause(), true);
+                  return;
+                }
+                JsonNode answer = read(ar.result());
+                if (ar.result().status() != 200 || answer == null) {
+                  String outcome =
+                      answer == null
+                          ? "source_failed"
+                          : answer.path("error").path("outcome").asText("source_failed");
+                  end(outcome, answer == null ? "unreadable answer" : message(answer), true);
+                  return;
+                }
+                stages = answer.path("stages").asInt();
+                bytes = answer.path("bytes").asLong();
+                resume(answer, System.nanoTime() - answer.path("frozen_ns").asLong());
+              });
+    }
+
+    private void resume(JsonNode prepared, long frozenAt) {
+      if (s.stream.done()) {
+        settle(false);
+        end("client_gone", "the client went away", true);
+        return;
+      }
+      ObjectNode r = JSON.createObjectNode();
+      r.set("snapshot", prepared.get("snapshot"));
+      workers
+          .post(target.descriptor().endpoint(), "/internal/v1/resume", r.toString())
+          .onComplete(
+              ar -> {
+                if (ar.failed() || ar.result().statusCode() != 200) {
+                  if (ar.succeeded()) {
+                    ar.result().body();
+                  }
+                  settle(false);
+                  end(
+                      "target_failed",
+                      "the target did not resume it: "
+                          + (ar.failed() ? ar.cause() : "status " + ar.result().statusCode()),
+                      true);
+                  return;
+                }
+                if (s.stream.done()) {
+                  ar.result().request().reset();
+                  settle(false);
+                  end("client_gone", "the client went away", true);
+                  return;
+                }
+                s.stream.onEvent(
+                    () -> {
+                      if (target.id().equals(s.instance())) {
+                        s.stream.onEvent(null);
+                        finish(System.nanoTime() - frozenAt);
+                      }
+                    });
+                s.stream.attach(ar.result(), target.id());
+                s.migrations++;
+                settle(true);
+              });
+    }
+
+    /** Commit (free on the source) or abort (decode on there). */
+    private void settle(boolean commit) {
+      String path = commit ? "/internal/v1/migrate/commit" : "/internal/v1/migrate/abort";
+      workers
+          .send(
+              source.descriptor().endpoint(),
+              path,
+              JSON.createObjectNode().put("id", s.id).toString())
+          .onComplete(
+              ar -> {
+                if (ar.failed() || ar.result().status() != 204) {
+                  LOG.warn(
+                      "migration of {}: {} on {} failed: {}",
+                      s.id,
+                      commit ? "commit" : "abort",
+                      source.id(),
+                      ar.failed() ? ar.cause().toString() : ar.result().status());
+                }
+              });
+    }
+
+    private void finish(long downtimeNanos) {
+      Result r =
+          new Result(
+              s.id,
+              "migrated",
+              source.id(),
+              target.id(),
+              downtimeNanos,
+              stages,
+              bytes,
+              "moved after " + s.generated() + " tokens");
+      LOG.info(
+          "migrated {} from {} to {}: {} stages, {} bytes, downtime {} ms",
+          s.id,
+          source.id(),
+          target.id(),
+          stages,
+          bytes,
+          String.format("%.2f", downtimeNanos / 1e6));
+      done(r);
+      result.tryComplete(r);
+    }
+
+    /** Ends a migration that did not happen; {@code cancelTarget} gives its reservation back. */
+    private void end(String outcome, String detail, boolean cancelTarget) {
+      if (cancelTarget) {
+        workers
+            .send(
+                target.descriptor().endpoint(),
+                "/internal/v1/cancel",
+                JSON.createObjectNode().put("id", s.id).toString())
+            .onFailure(e -> LOG.debug("cancel on {} failed: {}", target.id(), e.toString()));
+      }
+      Result r = new Result(s.id, outcome, source.id(), target.id(), 0, stages, bytes, detail);
+      done(r);
+      result.tryComplete(r);
+    }
+  }
+
+  private static JsonNode read(WorkerClient.Reply reply) {
+    try {
+      return JSON.readTree(reply.body().getBytes());
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
+  private static String message(JsonNode answer) {
+    return answer.path("error").path("message").asText(answer.toString());
+  }
+}

@@ -1,0 +1,55 @@
+package dev.duet.controller.gateway;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.engine.sampling.SamplingParams;
+
+/**
+ * One request the controller is serving: what it needs to move it (live migration) or to continue
+ * it elsewhere when its instance fails (recovery): the prompt ids, the sampling parameters with
+ * their seed, the KV it reserves, and the client's answer, which knows the tokens delivered and the
+ * instance streaming now.
+ *
+ * <p>Threading: the controller's event loop (the flags are volatile for the admin API's reads).
+ */
+final class RequestSession {
+
+  final String id;
+  final int[] prompt;
+  final SamplingParams params;
+  final int lifetimeTokens;
+
+  /** The worker request body ({@code id}, {@code prompt_ids}, {@code params}, ...). */
+  final ObjectNode upstream;
+
+  final ClientStream stream;
+  final long startNanos;
+  volatile boolean migrating;
+  int recoveries;
+  int migrations;
+
+  RequestSession(
+      String id,
+      int[] prompt,
+      SamplingParams params,
+      int lifetimeTokens,
+      ObjectNode upstream,
+      ClientStream stream) {
+    this.id = id;
+    this.prompt = prompt.clone();
+    this.params = params;
+    this.lifetimeTokens = lifetimeTokens;
+    this.upstream = upstream;
+    this.stream = stream;
+    this.startNanos = System.nanoTime();
+  }
+
+  /** The instance streaming this request's tokens now (null before the first one). */
+  String instance() {
+    return stream.instance();
+  }
+
+  /** Tokens delivered to the client so far. */
+  int generated() {
+    return stream.tokens().size();
+  }
+}

@@ -29,14 +29,15 @@ final class MigrationSource {
   /**
    * Limits.
    *
-   * @param maxStages copies made while the request keeps decoding before giving up
+   * @param maxStages copies made while the request keeps decoding before giving up (0: freeze at
+   *     once, or give up when more than {@code deltaTokens} positions are to copy)
    * @param deltaTokens positions left to copy at or under which the request is frozen
    */
   record Options(int maxStages, int deltaTokens) {
     Options {
-      if (maxStages < 1 || deltaTokens < 1) {
+      if (maxStages < 0 || deltaTokens < 1) {
         throw new IllegalArgumentException(
-            "maxStages and deltaTokens must be >= 1, got " + maxStages + ", " + deltaTokens);
+            "maxStages must be >= 0 and deltaTokens >= 1, got " + maxStages + ", " + deltaTokens);
       }
     }
   }
@@ -61,7 +62,7 @@ final class MigrationSource {
     }
   }
 
-  private record View(int kvLength, int[] blocks) {}
+  private record View(int kvLength, int[] blocks, String where) {}
 
   private record Frozen(GenerationSnapshot snapshot, int[] blocks, long atNanos) {}
 
@@ -85,9 +86,9 @@ final class MigrationSource {
     int stages = 0;
     long bytes = 0;
     while (true) {
-      View v = await(loop.call(s -> view(s.decoding(id))));
-      if (v == null) {
-        throw new Aborted("request_finished", id + " is not decoding here (finished or cancelled)");
+      View v = await(loop.call(s -> view(s.decoding(id), s.where(id))));
+      if (v.blocks() == null) {
+        throw new Aborted("request_finished", id + " is not decoding here (" + v.where() + ")");
       }
       if (v.kvLength() - copied <= options.deltaTokens()) {
         break;
@@ -143,8 +144,10 @@ final class MigrationSource {
     }
   }
 
-  private static View view(Generation g) {
-    return g == null ? null : new View(g.kv().length(), g.kv().blockIds());
+  private static View view(Generation g, String where) {
+    return g == null
+        ? new View(0, null, where)
+        : new View(g.kv().length(), g.kv().blockIds(), where);
   }
 
   private static <T> T await(java.util.concurrent.CompletableFuture<T> f) {

@@ -38,9 +38,9 @@ public final class Migrator {
    */
   public record Options(int maxStages, int deltaTokens) {
     public Options {
-      if (maxStages < 1 || deltaTokens < 1) {
+      if (maxStages < 0 || deltaTokens < 1) {
         throw new IllegalArgumentException(
-            "maxStages and deltaTokens must be >= 1, got " + maxStages + ", " + deltaTokens);
+            "maxStages must be >= 0 and deltaTokens >= 1, got " + maxStages + ", " + deltaTokens);
       }
     }
 
@@ -96,7 +96,7 @@ public final class Migrator {
   private final InstanceRegistry registry;
   private final WorkerClient workers;
   private final GatewayMetrics metrics;
-  private final Options options;
+  private final Options defaults;
 
   Migrator(
       InFlight inFlight,
@@ -108,7 +108,7 @@ public final class Migrator {
     this.registry = registry;
     this.workers = workers;
     this.metrics = metrics;
-    this.options = options;
+    this.defaults = options;
   }
 
   /**
@@ -117,6 +117,11 @@ public final class Migrator {
    * was given up), never failed: the result says what happened.
    */
   public Future<Result> migrate(String id, String targetId) {
+    return migrate(id, targetId, defaults);
+  }
+
+  /** {@link #migrate(String, String)} with its own copy options. */
+  public Future<Result> migrate(String id, String targetId, Options options) {
     Optional<RequestSession> found = inFlight.find(id);
     if (found.isEmpty()) {
       return done(
@@ -146,7 +151,7 @@ public final class Migrator {
     }
     s.migrating = true;
     Promise<Result> result = Promise.promise();
-    new Run(s, source.get(), target.get(), result).start();
+    new Run(s, source.get(), target.get(), options, result).start();
     return result.future().onComplete(ar -> s.migrating = false);
   }
 
@@ -176,14 +181,21 @@ public final class Migrator {
     private final RequestSession s;
     private final InstanceView source;
     private final InstanceView target;
+    private final Options options;
     private final Promise<Result> result;
     private int stages;
     private long bytes;
 
-    Run(RequestSession s, InstanceView source, InstanceView target, Promise<Result> result) {
+    Run(
+        RequestSession s,
+        InstanceView source,
+        InstanceView target,
+        Options options,
+        Promise<Result> result) {
       this.s = s;
       this.source = source;
       this.target = target;
+      this.options = options;
       this.result = result;
     }
 

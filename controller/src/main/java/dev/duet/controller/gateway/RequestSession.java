@@ -23,6 +23,10 @@ final class RequestSession {
 
   final ClientStream stream;
   final long startNanos;
+
+  /** The event loop context the client's answer lives on: everything about it runs there. */
+  final io.vertx.core.Context context;
+
   volatile boolean migrating;
   int recoveries;
   int migrations;
@@ -41,6 +45,7 @@ final class RequestSession {
     this.upstream = upstream;
     this.stream = stream;
     this.startNanos = System.nanoTime();
+    this.context = io.vertx.core.Vertx.currentContext();
   }
 
   /** The instance streaming this request's tokens now (null before the first one). */

@@ -184,6 +184,21 @@ public final class BatchScheduler {
     return true;
   }
 
+  /** Where request {@code id} is here: queued, prefilling, decoding, frozen, reserved or absent. */
+  public String where(String id) {
+    if (reservations.containsKey(id)) {
+      return "reserved";
+    }
+    if (frozen.containsKey(id)) {
+      return "frozen";
+    }
+    Generation g = byId.get(id);
+    if (g == null) {
+      return "absent";
+    }
+    return queue.contains(g) ? "queued" : prefilling.contains(g) ? "prefilling" : "decoding";
+  }
+
   /** The decoding (not frozen, not finished) request {@code id}, or null. */
   public Generation decoding(String id) {
     Generation g = byId.get(id);

@@ -8,8 +8,13 @@ import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -153,6 +158,40 @@ public final class Migrator {
     Promise<Result> result = Promise.promise();
     new Run(s, source.get(), target.get(), options, result).start();
     return result.future().onComplete(ar -> s.migrating = false);
+  }
+
+  /**
+   * Migrates every request streaming from {@code instance} elsewhere, {@code parallel} at a time,
+   * shortest-running first; completes with each one's result. The caller stops new requests going
+   * there first (cordon), so that the instance empties.
+   */
+  public Future<List<Result>> drain(String instance, int parallel) {
+    ArrayDeque<RequestSession> queue = new ArrayDeque<>(inFlight.on(instance));
+    List<Result> results = Collections.synchronizedList(new ArrayList<>());
+    Promise<List<Result>> all = Promise.promise();
+    AtomicInteger active = new AtomicInteger();
+    Runnable[] next = new Runnable[1];
+    next[0] =
+        () -> {
+          synchronized (queue) {
+            while (active.get() < Math.max(1, parallel) && !queue.isEmpty()) {
+              RequestSession s = queue.poll();
+              active.incrementAndGet();
+              migrate(s.id, null)
+                  .onComplete(
+                      ar -> {
+                        results.add(ar.result());
+                        active.decrementAndGet();
+                        next[0].run();
+                      });
+            }
+            if (queue.isEmpty() && active.get() == 0) {
+              all.tryComplete(List.copyOf(results));
+            }
+          }
+        };
+    next[0].run();
+    return all.future();
   }
 
   private Optional<InstanceView> target(RequestSession s, String sourceId, String targetId) {

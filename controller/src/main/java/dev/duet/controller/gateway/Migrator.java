@@ -222,6 +222,7 @@ public final class Migrator {
     private final InstanceView target;
     private final Options options;
     private final Promise<Result> result;
+    private final int recoveries;
     private int stages;
     private long bytes;
 
@@ -236,6 +237,7 @@ public final class Migrator {
       this.target = target;
       this.options = options;
       this.result = result;
+      this.recoveries = s.recoveries;
     }
 
     void start() {
@@ -313,6 +315,12 @@ public final class Migrator {
                   ar.result().request().reset();
                   settle(false);
                   end("client_gone", "the client went away", true);
+                  return;
+                }
+                if (s.recoveries != recoveries) {
+                  // The source died meanwhile and the request was recovered elsewhere.
+                  ar.result().request().reset();
+                  end("source_failed", "the source failed; the request was recovered", true);
                   return;
                 }
                 s.stream.onEvent(

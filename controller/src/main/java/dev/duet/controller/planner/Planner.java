@@ -5,6 +5,7 @@ import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRole;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -197,7 +198,7 @@ public final class Planner {
               "%s: %s stays at %d, not %d: %d would run at %.0f%% of its usable capacity, above the"
                   + " %.0f%% hysteresis line",
               w.name,
-              role.name().toLowerCase(java.util.Locale.ROOT),
+              role.name().toLowerCase(Locale.ROOT),
               target,
               wanted,
               target - 1,
@@ -251,7 +252,7 @@ public final class Planner {
           String.format(
               "budget: %s %s cut to %d to fit %d instances (SLO at risk)",
               cut.name,
-              cutRole.name().toLowerCase(java.util.Locale.ROOT),
+              cutRole.name().toLowerCase(Locale.ROOT),
               cutRole == InstanceRole.PREFILL ? cut.targetPrefill : cut.targetDecode,
               available));
     }

@@ -1,5 +1,6 @@
 package dev.duet.controller.policy;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -56,7 +57,7 @@ public record Policy(
 
   /** Group names in planning order: the configured groups, then {@link #DEFAULT_GROUP}. */
   public List<String> groupNames() {
-    var names = new java.util.ArrayList<String>();
+    var names = new ArrayList<String>();
     groups.forEach(g -> names.add(g.name()));
     names.add(DEFAULT_GROUP);
     return List.copyOf(names);

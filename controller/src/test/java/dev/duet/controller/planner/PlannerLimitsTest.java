@@ -8,6 +8,7 @@ import static dev.duet.controller.planner.PlannerFixture.scalings;
 import static dev.duet.controller.registry.InstanceRole.DECODE;
 import static dev.duet.controller.registry.InstanceRole.PREFILL;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.duet.controller.policy.Policy;
 import java.util.Map;
@@ -195,8 +196,7 @@ class PlannerLimitsTest {
     var slow =
         new GroupLoad(G, PROMPT_HEAVY, new Latency(100, 2 * expected, 3 * expected), Latency.NONE);
     Decision d = f.plan(Map.of(G, PROMPT_HEAVY), Map.of(G, slow));
-    assertThat(d.group(G).prefill().correction())
-        .isCloseTo(0.5, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(d.group(G).prefill().correction()).isCloseTo(0.5, within(1e-9));
     assertThat(d.group(G).targetPrefill()).isEqualTo(5);
     // too few samples: no correction
     var few =

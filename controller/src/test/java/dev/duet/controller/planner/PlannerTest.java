@@ -7,6 +7,7 @@ import static dev.duet.controller.planner.PlannerFixture.scalings;
 import static dev.duet.controller.registry.InstanceRole.DECODE;
 import static dev.duet.controller.registry.InstanceRole.PREFILL;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.duet.controller.policy.Policy;
 import java.util.Map;
@@ -21,8 +22,8 @@ class PlannerTest {
     Decision d = f.plan(Map.of(G, PROMPT_HEAVY));
     GroupPlan p = d.group(G);
     // prefill: 2000 tok/s ÷ (1000 × 0.85) = 2.35; decode: 200 ÷ (200 × 0.85) = 1.18
-    assertThat(p.prefill().need()).isCloseTo(2.353, org.assertj.core.data.Offset.offset(0.01));
-    assertThat(p.decode().need()).isCloseTo(1.176, org.assertj.core.data.Offset.offset(0.01));
+    assertThat(p.prefill().need()).isCloseTo(2.353, within(0.01));
+    assertThat(p.decode().need()).isCloseTo(1.176, within(0.01));
     assertThat(p.targetPrefill()).isEqualTo(3);
     assertThat(p.targetDecode()).isEqualTo(2);
     assertThat(d.actions()).isEmpty();

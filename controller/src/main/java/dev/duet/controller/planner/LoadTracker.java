@@ -40,6 +40,11 @@ public final class LoadTracker {
     }
   }
 
+  /** How far back the windows reach, milliseconds. */
+  public long windowMillis() {
+    return windowMillis;
+  }
+
   /**
    * An instance's measured throughput, smoothed over its reports. 0 means never measured.
    *

@@ -70,4 +70,51 @@ class TidalPlannerTest {
     assertThat(planner.dryRun(f.policy, f.now, f.instances).group(G).forecast())
         .isEqualTo(LoadRates.ZERO);
   }
+
+  /**
+   * A tide in the mix: over each 10-minute period the load swings from prompt-heavy (10 req/s, 2000
+   * prompt tok/s, 200 output tok/s: 3 prefill + 2 decode) to output-heavy (2 req/s, 400 and 600
+   * tok/s: 1 prefill + 4 decode) and back. Over the third period the planner's counts cover the
+   * load's need in nearly every interval, by flips alone, with few flips.
+   */
+  @Test
+  void followsATideInTheMixWithAHandfulOfChangesAPeriod() {
+    var f = new PlannerFixture().add(G, PREFILL, 2).add(G, DECODE, 3);
+    var tracker = new LoadTracker(Duration.ofSeconds(10));
+    var planner = new TidalPlanner(tracker, f.policy);
+    long period = 600_000;
+    long start = f.now;
+    int covered = 0;
+    int rounds = 0;
+    int flips = 0;
+    int scalings = 0;
+    for (int r = 0; r < 180; r++) {
+      double m = 0.5 + 0.5 * Math.sin(2 * Math.PI * (f.now - start) / period);
+      double rps = 2 + 8 * m;
+      double output = (600 - 400 * m) / rps;
+      for (double at = f.now - 10_000; at < f.now; at += 1000 / rps) {
+        tracker.recordArrival(G, (long) at, 200);
+        tracker.recordOutputTokens(G, (long) at, Math.round(output));
+      }
+      Decision d = planner.round(f.now, f.instances);
+      f.apply(d);
+      if (r >= 120) {
+        rounds++;
+        flips += PlannerFixture.flips(d).size();
+        scalings += PlannerFixture.scalings(d);
+        // the load of the coming interval, against what is there once this round's flips are done
+        double next = 0.5 + 0.5 * Math.sin(2 * Math.PI * (f.now + 10_000 - start) / period);
+        double needPrefill = (400 + 1600 * next) / (1000 * 0.85);
+        double needDecode = (600 - 400 * next) / (200 * 0.85);
+        if (f.count(G, PREFILL) >= needPrefill && f.count(G, DECODE) >= needDecode) {
+          covered++;
+        }
+      }
+      f.now += 10_000;
+    }
+    // measured: 59 of 60 covered, 2 flips, 4 scalings (the total need moves between 4 and 6)
+    assertThat(covered).as("intervals covered").isGreaterThanOrEqualTo(rounds * 9 / 10);
+    assertThat(flips).as("flips in one period").isBetween(2, 6);
+    assertThat(scalings).as("scalings in one period").isLessThanOrEqualTo(4);
+  }
 }

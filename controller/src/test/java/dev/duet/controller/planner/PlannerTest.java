@@ -1,0 +1,83 @@
+package dev.duet.controller.planner;
+
+import static dev.duet.controller.planner.PlannerFixture.OUTPUT_HEAVY;
+import static dev.duet.controller.planner.PlannerFixture.PROMPT_HEAVY;
+import static dev.duet.controller.planner.PlannerFixture.flips;
+import static dev.duet.controller.planner.PlannerFixture.scalings;
+import static dev.duet.controller.registry.InstanceRole.DECODE;
+import static dev.duet.controller.registry.InstanceRole.PREFILL;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.duet.controller.policy.Policy;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PlannerTest {
+  static final String G = Policy.DEFAULT_GROUP;
+
+  @Test
+  void sizesEachRoleFromTheForecastAndMeasuredCapacity() {
+    var f = new PlannerFixture().add(G, PREFILL, 3).add(G, DECODE, 2);
+    Decision d = f.plan(Map.of(G, PROMPT_HEAVY));
+    GroupPlan p = d.group(G);
+    // prefill: 2000 tok/s ÷ (1000 × 0.85) = 2.35; decode: 200 ÷ (200 × 0.85) = 1.18
+    assertThat(p.prefill().need()).isCloseTo(2.353, within(0.01));
+    assertThat(p.decode().need()).isCloseTo(1.176, within(0.01));
+    assertThat(p.targetPrefill()).isEqualTo(3);
+    assertThat(p.targetDecode()).isEqualTo(2);
+    assertThat(d.actions()).isEmpty();
+    assertThat(d.why()).anyMatch(w -> w.startsWith("default: forecast 10.00 req/s"));
+  }
+
+  @Test
+  void followsAShiftFromPromptHeavyToOutputHeavyLoadWithFlipsAlone() {
+    var f = new PlannerFixture().add(G, PREFILL, 3).add(G, DECODE, 2);
+    Decision d = f.round(Map.of(G, OUTPUT_HEAVY));
+    assertThat(flips(d)).hasSize(2).allMatch(x -> x.from() == PREFILL && x.to() == DECODE);
+    assertThat(scalings(d)).isZero();
+    assertThat(f.count(G, PREFILL)).isEqualTo(1);
+    assertThat(f.count(G, DECODE)).isEqualTo(4);
+    for (int r = 0; r < 10; r++) {
+      assertThat(f.round(Map.of(G, OUTPUT_HEAVY)).actions()).as("round %d", r).isEmpty();
+    }
+    // and back, once the flip-back cooldown has passed
+    int flipped = 0;
+    for (int r = 0; r < 10; r++) {
+      Decision back = f.round(Map.of(G, PROMPT_HEAVY));
+      assertThat(scalings(back)).isZero();
+      flipped += flips(back).size();
+    }
+    assertThat(flipped).isEqualTo(2);
+    assertThat(f.count(G, PREFILL)).isEqualTo(3);
+    assertThat(f.count(G, DECODE)).isEqualTo(2);
+  }
+
+  @Test
+  void flipsTheCheapestInstances() {
+    var f = new PlannerFixture();
+    f.instances.add(withLoad("busy", PREFILL, 0, 5000));
+    f.instances.add(withLoad("idle", PREFILL, 0, 0));
+    f.instances.add(withLoad("p3", PREFILL, 0, 900));
+    f.instances.add(withLoad("d1", DECODE, 3, 0));
+    f.instances.add(withLoad("d2", DECODE, 3, 0));
+    Decision d = f.plan(Map.of(G, OUTPUT_HEAVY));
+    assertThat(flips(d)).extracting(Action.Flip::instanceId).containsExactly("idle", "p3");
+
+    var g = new PlannerFixture();
+    g.instances.add(withLoad("p1", PREFILL, 0, 0));
+    g.instances.add(withLoad("full", DECODE, 20, 0));
+    g.instances.add(withLoad("light", DECODE, 2, 0));
+    g.instances.add(withLoad("mid", DECODE, 9, 0));
+    g.instances.add(withLoad("more", DECODE, 12, 0));
+    assertThat(flips(g.plan(Map.of(G, PROMPT_HEAVY))))
+        .extracting(Action.Flip::instanceId)
+        .containsExactly("light", "mid");
+  }
+
+  private static InstanceState withLoad(
+      String id, dev.duet.controller.registry.InstanceRole role, int running, long queued) {
+    return new InstanceState(
+        id, G, role, InstanceState.Phase.ACTIVE, 1000, 200, 32, running, queued, 0);
+  }
+}

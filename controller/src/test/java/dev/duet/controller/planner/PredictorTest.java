@@ -1,0 +1,119 @@
+package dev.duet.controller.planner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.duet.controller.policy.PlannerSettings;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class PredictorTest {
+  // A day compressed into 8 minutes, planned every 10 s: 48 intervals a period, 24 phases.
+  static final long PERIOD_S = 480;
+  static final long INTERVAL_MS = 10_000;
+  static final PlannerSettings.Predictor SETTINGS =
+      new PlannerSettings.Predictor(PERIOD_S, 24, 0.5, 6);
+
+  /**
+   * The synthetic tide: 100 req/s swinging ±60% over the period, growing 10% a period, with 5%
+   * Gaussian noise and, in 5% of intervals, a burst that doubles the load.
+   */
+  static double tide(long atMillis, SplittableRandom random) {
+    double t = atMillis / (PERIOD_S * 1000.0);
+    double base = 100 * (1 + 0.1 * t) * (1 + 0.6 * Math.sin(2 * Math.PI * t));
+    double noise = 1 + 0.05 * random.nextGaussian();
+    double burst = random.nextDouble() < 0.05 ? 2 : 1;
+    return base * noise * burst;
+  }
+
+  record Errors(double predictor, double naive) {}
+
+  /**
+   * Feeds {@code periods} periods of the tide; the MAPE of one-interval-ahead forecasts over the
+   * last.
+   */
+  static Errors mapeOverLastPeriod(int periods, long seed) {
+    return mapeOverLastPeriod(periods, seed, SETTINGS);
+  }
+
+  static Errors mapeOverLastPeriod(int periods, long seed, PlannerSettings.Predictor settings) {
+    var random = new SplittableRandom(seed);
+    var predictor = new Predictor(settings);
+    long perPeriod = PERIOD_S * 1000 / INTERVAL_MS;
+    double sumP = 0;
+    double sumN = 0;
+    int n = 0;
+    double last = Double.NaN;
+    for (long i = 0; i < periods * perPeriod; i++) {
+      long at = i * INTERVAL_MS;
+      double actual = tide(at, random);
+      if (i >= (periods - 1) * perPeriod) {
+        double forecast = predictor.forecast("g", at).arrivalsPerS();
+        sumP += Math.abs(forecast - actual) / actual;
+        sumN += Math.abs(last - actual) / actual;
+        n++;
+      }
+      predictor.observe("g", at, new LoadRates(actual, 10 * actual, 2 * actual));
+      last = actual;
+    }
+    return new Errors(sumP / n, sumN / n);
+  }
+
+  /**
+   * The bound: 5% Gaussian noise alone costs a perfect model E|N(0, 0.05)| = 4% MAPE, and the
+   * bursts (5% of intervals, off by half of the doubled value) another 2.5%, so ~6.5% is the floor.
+   * Phase interpolation and a trend over six noisy points add a few percent; 12% on average (16%
+   * for any one seed) leaves room for that and fails on a profile that has not learnt the tide (the
+   * naive predictor scores 13-17% here).
+   */
+  @Test
+  void afterOnePeriodItForecastsASyntheticTideWithinTwelvePercentAndBeatsTheLastValue() {
+    for (int periods : new int[] {2, 3}) {
+      double sum = 0;
+      for (long seed = 1; seed <= 8; seed++) {
+        Errors e = mapeOverLastPeriod(periods, seed);
+        assertThat(e.predictor()).as("seed %d, period %d: %s", seed, periods, e).isLessThan(0.16);
+        assertThat(e.predictor()).as("seed %d, period %d", seed, periods).isLessThan(e.naive());
+        sum += e.predictor();
+      }
+      assertThat(sum / 8).as("mean MAPE over period %d", periods).isLessThan(0.12);
+    }
+  }
+
+  @Test
+  void beforeAFullPeriodItForecastsTheRecentAverage() {
+    var predictor = new Predictor(SETTINGS);
+    var random = new SplittableRandom(3);
+    for (long i = 0; i < 20; i++) {
+      predictor.observe(
+          "g", i * INTERVAL_MS, new LoadRates(50 + random.nextDouble(-2, 2), 500, 100));
+    }
+    assertThat(predictor.seasonal("g")).isFalse();
+    assertThat(predictor.forecast("g", 20 * INTERVAL_MS).arrivalsPerS()).isBetween(48.0, 52.0);
+    assertThat(predictor.forecast("g", 20 * INTERVAL_MS).promptTokensPerS()).isEqualTo(500);
+  }
+
+  @Test
+  void aRampTheProfileHasNeverSeenIsFollowedByTheTrend() {
+    var predictor = new Predictor(SETTINGS);
+    long perPeriod = PERIOD_S * 1000 / INTERVAL_MS;
+    long i = 0;
+    for (; i < 2 * perPeriod; i++) {
+      predictor.observe("g", i * INTERVAL_MS, new LoadRates(100, 1000, 200));
+    }
+    assertThat(predictor.seasonal("g")).isTrue();
+    double value = 100;
+    for (int step = 0; step < 12; step++, i++) {
+      value *= 1.05;
+      predictor.observe("g", i * INTERVAL_MS, new LoadRates(value, 10 * value, 2 * value));
+    }
+    double next = value * 1.05;
+    double forecast = predictor.forecast("g", i * INTERVAL_MS).arrivalsPerS();
+    // the profile alone says 100, the last value says 5% low; the trend gets within 2%
+    assertThat(Math.abs(forecast - next) / next).isLessThan(0.02);
+  }
+
+  @Test
+  void aGroupNeverSeenIsForecastIdle() {
+    assertThat(new Predictor(SETTINGS).forecast("nobody", 0)).isEqualTo(LoadRates.ZERO);
+  }
+}

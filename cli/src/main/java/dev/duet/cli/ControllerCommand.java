@@ -84,12 +84,12 @@ final class ControllerCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--policy is not supported yet (the policy file comes with the tidal planner)");
     }
-    ComputePool pool = new ComputePool(1);
-    LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
     SecureRandom random = new SecureRandom();
     String given = adminToken != null ? adminToken : System.getenv(AdminToken.ENV);
     AdminToken token =
         given != null && !given.isEmpty() ? AdminToken.of(given) : AdminToken.generate(random);
+    ComputePool pool = new ComputePool(1);
+    LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
     Vertx vertx = Vertx.vertx();
     EventLog events = InMemoryEventLog.withDefaults();
     InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);

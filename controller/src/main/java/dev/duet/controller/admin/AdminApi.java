@@ -277,6 +277,7 @@ public final class AdminApi {
     if (!registry.cordon(call.id(), on)) {
       throw unknownInstance(call.id());
     }
+    LOG.info("instance {} {} by the operator", call.id(), on ? "cordoned" : "uncordoned");
     return instance(call);
   }
 

@@ -190,7 +190,7 @@ public final class Gateway {
     if (next >= order.size()) {
       String why =
           order.isEmpty()
-              ? "no instance can take the request now (none alive with room)"
+              ? "no instance can take the request now (none alive, uncordoned and with room)"
               : "every instance refused the request (" + order.size() + " tried)";
       metrics.rejected();
       metrics.outcome("503");

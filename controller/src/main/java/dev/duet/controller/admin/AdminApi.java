@@ -11,6 +11,7 @@ import dev.duet.controller.openai.ApiException;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceView;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -191,18 +192,40 @@ public final class AdminApi {
     String id = match.id();
     Map<String, String> query = new HashMap<>();
     req.params().forEach(e -> query.putIfAbsent(e.getKey(), e.getValue()));
+    String type = req.getHeader("content-type");
+    readBounded(req)
+        .onSuccess(body -> run(chosen, new AdminCall(id, query, type, body), req))
+        .onFailure(e -> Gateway.error(resp, ((ApiException) e).error()));
+  }
+
+  /**
+   * The request's body, refused (413, and the connection closed) as soon as it passes {@link
+   * #MAX_BODY_BYTES}, whether or not it declared its length.
+   */
+  private static Future<byte[]> readBounded(HttpServerRequest req) {
     String length = req.getHeader("content-length");
+    ApiException tooLarge =
+        new ApiException(ApiError.tooLarge("the body is over " + MAX_BODY_BYTES + " bytes"));
     if (length != null && parseLength(length) > MAX_BODY_BYTES) {
-      Gateway.error(resp, ApiError.tooLarge("the body is over " + MAX_BODY_BYTES + " bytes"));
-      req.connection().close();
-      return;
+      req.response().endHandler(v -> req.connection().close());
+      return Future.failedFuture(tooLarge);
     }
-    req.body()
-        .onSuccess(
-            b ->
-                run(chosen, new AdminCall(id, query, req.getHeader("content-type"), bytes(b)), req))
-        .onFailure(
-            e -> Gateway.error(resp, ApiError.invalid(null, "unreadable body: " + e.getMessage())));
+    Promise<byte[]> done = Promise.promise();
+    Buffer body = Buffer.buffer();
+    req.handler(
+        chunk -> {
+          if (body.length() + chunk.length() > MAX_BODY_BYTES) {
+            req.pause();
+            req.response().endHandler(v -> req.connection().close());
+            done.tryFail(tooLarge);
+          } else {
+            body.appendBuffer(chunk);
+          }
+        });
+    req.exceptionHandler(
+        e -> done.tryFail(new ApiException(ApiError.invalid(null, "unreadable body: " + e))));
+    req.endHandler(v -> done.tryComplete(body.getBytes()));
+    return done.future();
   }
 
   private void run(AdminRoute route, AdminCall call, HttpServerRequest req) {
@@ -210,6 +233,9 @@ public final class AdminApi {
     Future<AdminReply> reply;
     try {
       reply = route.handler().handle(call);
+      if (reply == null) {
+        reply = Future.failedFuture(new IllegalStateException("the handler returned no future"));
+      }
     } catch (RuntimeException e) {
       reply = Future.failedFuture(e);
     }
@@ -323,10 +349,6 @@ public final class AdminApi {
     } catch (NumberFormatException e) {
       return Long.MAX_VALUE;
     }
-  }
-
-  private static byte[] bytes(Buffer b) {
-    return b == null ? new byte[0] : b.getBytes();
   }
 
   /** Reads the OpenAPI document from the classpath, once: a broken one fails startup. */

@@ -11,7 +11,7 @@ import java.util.Objects;
  * it is full the oldest event goes; a reader whose cursor fell behind is told how many it missed
  * ({@link EventPage#dropped()}).
  *
- * <p>Threading: every method is synchronized; recording is O(1).
+ * <p>Threading: every method is synchronized; recording is O(1), a page O(capacity) at worst.
  */
 public final class InMemoryEventLog implements EventLog {
 
@@ -63,7 +63,7 @@ public final class InMemoryEventLog implements EventLog {
     long oldest = events.isEmpty() ? lastId + 1 : events.peekFirst().id();
     long dropped = Math.max(0, oldest - 1 - after);
     List<ClusterEvent> out = new ArrayList<>(Math.min(limit, events.size()));
-    // Ids are consecutive, so the first wanted event sits at a known offset from the oldest.
+    // Ids are consecutive, so the first wanted event is the (after + 1 - oldest)-th held.
     long skip = Math.max(0, after + 1 - oldest);
     var it = events.iterator();
     for (long i = 0; i < skip && it.hasNext(); i++) {

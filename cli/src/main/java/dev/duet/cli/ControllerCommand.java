@@ -1,10 +1,18 @@
 package dev.duet.cli;
 
 import dev.duet.controller.ControllerServer;
+import dev.duet.controller.admin.AdminApi;
+import dev.duet.controller.admin.AdminToken;
+import dev.duet.controller.events.EventLog;
+import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.gateway.Gateway;
 import dev.duet.controller.gateway.GatewayMetrics;
+import dev.duet.controller.gateway.MigrationAdmin;
+import dev.duet.controller.gateway.Rebalancer;
 import dev.duet.controller.gateway.ServedModel;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.PolicyFileWatcher;
+import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.model.LlamaModel;
@@ -12,6 +20,8 @@ import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,7 +36,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description =
         "Run the controller: the OpenAI-compatible API (/v1/models, /v1/completions,"
-            + " /v1/chat/completions), the registry workers register with, and routing.")
+            + " /v1/chat/completions), the registry workers register with, routing, and the"
+            + " operator API under /admin/v1 (bearer token: --admin-token, else DUET_ADMIN_TOKEN,"
+            + " else a random token printed once at startup).")
 final class ControllerCommand implements Callable<Integer> {
 
   @Option(names = "--port", defaultValue = "8080", description = "Port (default: 8080).")
@@ -57,20 +69,52 @@ final class ControllerCommand implements Callable<Integer> {
               + " 0: none).")
   long ttftBudgetMs;
 
-  @Option(names = "--policy", description = "Policy file (not read yet: comes with the planner).")
-  String policy;
+  @Option(
+      names = "--admin-token",
+      paramLabel = "TOKEN",
+      description =
+          "Bearer token of the operator API (/admin/v1), at least "
+              + AdminToken.MIN_LENGTH
+              + " characters. Default: the "
+              + AdminToken.ENV
+              + " environment variable; without either a random token is generated and printed"
+              + " once on stderr. Prefer the variable: a flag shows in the process list.")
+  String adminToken;
+
+  @Option(
+      names = "--policy",
+      paramLabel = "FILE",
+      description =
+          "Policy file (YAML: SLOs, role bounds, planner, admission, rebalancer, groups; see"
+              + " docs/policy.example.yaml). Validated at start (every error with its path);"
+              + " reloaded when the file changes. Default: the documented defaults.")
+  Path policy;
 
   @Override
   public Integer call() throws Exception {
+    PolicyStore policies = new PolicyStore(Clock.systemUTC());
+    PolicyFileWatcher watcher = null;
     if (policy != null) {
-      throw new IllegalArgumentException(
-          "--policy is not supported yet (the policy file comes with the tidal planner)");
+      String text = Files.readString(policy);
+      if (policies.replace(text, "file:" + policy) instanceof PolicyStore.Outcome.Rejected r) {
+        throw new IllegalArgumentException(
+            "invalid policy file "
+                + policy
+                + ":\n  "
+                + String.join("\n  ", r.errors().stream().map(Object::toString).toList()));
+      }
+      watcher = new PolicyFileWatcher(policy, policies).start(Duration.ofSeconds(2));
     }
+    SecureRandom random = new SecureRandom();
+    String given = adminToken != null ? adminToken : System.getenv(AdminToken.ENV);
+    AdminToken token =
+        given != null && !given.isEmpty() ? AdminToken.of(given) : AdminToken.generate(random);
     ComputePool pool = new ComputePool(1);
     LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
     Vertx vertx = Vertx.vertx();
-    InstanceRegistry registry = new InstanceRegistry(System::nanoTime);
-    SecureRandom random = new SecureRandom();
+    EventLog events = InMemoryEventLog.withDefaults();
+    InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
+    GatewayMetrics metrics = new GatewayMetrics(registry);
     Gateway gateway =
         new Gateway(
             ServedModel.of(name != null ? name : model, llama),
@@ -83,17 +127,32 @@ final class ControllerCommand implements Callable<Integer> {
                 new HttpClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(4096)),
             random,
-            new GatewayMetrics(registry),
-            Duration.ofMillis(ttftBudgetMs));
-    ControllerServer server = new ControllerServer(vertx, gateway, registry);
+            metrics,
+            Duration.ofMillis(ttftBudgetMs),
+            events);
+    AdminApi admin = new AdminApi(token, registry, events, metrics, System::nanoTime);
+    MigrationAdmin.register(admin, gateway, registry, events);
+    new Rebalancer(registry, gateway, () -> policies.current().policy().rebalancer()).start(vertx);
+    ControllerServer server = new ControllerServer(vertx, gateway, registry, admin);
     int actual = server.listen(host, port).await();
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);
+    if (given == null || given.isEmpty()) {
+      System.err.printf(
+          "duet controller: operator API at http://%s:%d%s with the generated token%n"
+              + "    Authorization: Bearer %s%n"
+              + "  (set --admin-token or %s to choose it)%n",
+          host, actual, AdminApi.PREFIX, token.reveal(), AdminToken.ENV);
+    }
+    PolicyFileWatcher closeWatcher = watcher;
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   server.close();
+                  if (closeWatcher != null) {
+                    closeWatcher.close();
+                  }
                   vertx.close().await();
                   llama.close();
                   pool.close();

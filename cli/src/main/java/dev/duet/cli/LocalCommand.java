@@ -2,12 +2,15 @@ package dev.duet.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.controller.admin.AdminApi;
+import dev.duet.controller.admin.AdminToken;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +32,9 @@ import picocli.CommandLine.Option;
           + " OpenAI-compatible API on 127.0.0.1.",
       "With --prefill N --decode M the workers are split: prefill workers write each prompt's"
           + " KV into a decode worker over kv-transfer (shared memory on this host); with --both N"
-          + " each worker prefills and decodes (the colocated baseline). Default: --both 1."
+          + " each worker prefills and decodes (the colocated baseline). Default: --both 1.",
+      "The operator API (/admin/v1) takes the token of --admin-token, else of DUET_ADMIN_TOKEN,"
+          + " else a generated one printed with the URL."
     })
 final class LocalCommand implements Callable<Integer> {
 
@@ -68,6 +73,18 @@ final class LocalCommand implements Callable<Integer> {
       description = "Seconds to wait for every process to be ready.")
   int readyTimeout;
 
+  @Option(
+      names = "--admin-token",
+      paramLabel = "TOKEN",
+      description =
+          "Bearer token of the controller's operator API (/admin/v1), at least "
+              + AdminToken.MIN_LENGTH
+              + " characters. Default: the "
+              + AdminToken.ENV
+              + " environment variable, else a random token printed with the URL. It reaches"
+              + " the controller through its environment, not its command line.")
+  String adminToken;
+
   private final List<Process> children = new ArrayList<>();
 
   @Override
@@ -91,6 +108,10 @@ final class LocalCommand implements Callable<Integer> {
       roles.add("decode");
     }
     int workers = roles.size();
+    String givenToken = adminToken != null ? adminToken : System.getenv(AdminToken.ENV);
+    boolean generated = givenToken == null || givenToken.isEmpty();
+    AdminToken token =
+        generated ? AdminToken.generate(new SecureRandom()) : AdminToken.of(givenToken);
     String spec = model;
     Path path;
     if (spec == null) {
@@ -124,7 +145,8 @@ final class LocalCommand implements Callable<Integer> {
             "--model",
             path.toString(),
             "--served-model-name",
-            name));
+            name),
+        token);
     int perWorker =
         threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
@@ -144,13 +166,15 @@ final class LocalCommand implements Callable<Integer> {
               "--id",
               id,
               "--threads",
-              String.valueOf(perWorker)));
+              String.valueOf(perWorker)),
+          null);
     }
     awaitAlive(url, workers, deadline);
     System.out.printf(
         "%nDuet is serving %s at %s (%d worker%s: %s).%n%nTry:%n  curl %s/v1/completions"
             + " -H 'Content-Type: application/json' -d '{\"model\": \"%s\", \"prompt\": \"Once"
-            + " upon a time\", \"max_tokens\": 32}'%n%nCtrl-C stops everything.%n",
+            + " upon a time\", \"max_tokens\": 32}'%n%nOperator API (docs/operator-api.md):%n"
+            + "  curl %s%s/cluster -H 'Authorization: Bearer %s'%n%nCtrl-C stops everything.%n",
         name,
         url,
         workers,
@@ -163,7 +187,10 @@ final class LocalCommand implements Callable<Integer> {
                 + (colocated > 0 ? ", " + colocated + " both" : "")
             : "role both",
         url,
-        name);
+        name,
+        url,
+        AdminApi.PREFIX,
+        generated ? token.reveal() : "<your " + AdminToken.ENV + " or --admin-token>");
     System.out.flush();
     while (true) {
       for (int i = 0; i < children.size(); i++) {
@@ -180,7 +207,8 @@ final class LocalCommand implements Callable<Integer> {
     }
   }
 
-  private void start(String what, List<String> args) throws IOException {
+  /** Starts a child; {@code token}, when not null, goes into its {@value AdminToken#ENV}. */
+  private void start(String what, List<String> args, AdminToken token) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(
@@ -194,7 +222,11 @@ final class LocalCommand implements Callable<Integer> {
             System.getProperty("java.class.path"),
             DuetCommand.class.getName()));
     cmd.addAll(args);
-    Process p = new ProcessBuilder(cmd).inheritIO().start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+    if (token != null) {
+      pb.environment().put(AdminToken.ENV, token.reveal());
+    }
+    Process p = pb.start();
     children.add(p);
     System.err.printf("duet local: started %s (pid %d)%n", what, p.pid());
   }

@@ -273,4 +273,16 @@ class DuetCommandTest {
     assertThat(local.exit()).isEqualTo(1);
     assertThat(local.err()).contains("--prefill and --decode go together");
   }
+
+  @Test
+  void aTooShortAdminTokenIsRefusedBeforeAnythingStarts() {
+    for (String command : new String[] {"controller", "local"}) {
+      Run r = duet(command, "--model", "x", "--admin-token", "short");
+      assertThat(r.exit()).as(command).isEqualTo(1);
+      assertThat(r.err()).as(command).contains("admin token must be at least 16 characters");
+      assertThat(duet(command, "--help").out())
+          .contains("--admin-token")
+          .contains("DUET_ADMIN_TOKEN");
+    }
+  }
 }

@@ -49,7 +49,9 @@ class LocalClusterTest {
                 "local"));
     cmd.addAll(List.of(workers.split(" ")));
     cmd.addAll(List.of("--model", "synth:tiny", "--threads", "1", "--port", String.valueOf(port)));
-    Process local = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().remove("DUET_ADMIN_TOKEN"); // so duet local generates and prints one
+    Process local = pb.start();
     try {
       BufferedReader out =
           new BufferedReader(new InputStreamReader(local.getInputStream(), StandardCharsets.UTF_8));
@@ -58,6 +60,27 @@ class LocalClusterTest {
         // startup logs
       }
       assertThat(line).as("duet local reported ready").isNotNull().contains("workers");
+      while ((line = out.readLine()) != null && !line.contains("Authorization: Bearer ")) {
+        // the curl example, until the operator API's line
+      }
+      assertThat(line).as("duet local printed the operator API's token").isNotNull();
+      String token =
+          line.substring(line.indexOf("Bearer ") + "Bearer ".length(), line.lastIndexOf('\''));
+      HttpResponse<String> cluster =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + port + "/admin/v1/cluster"))
+                      .header("Authorization", "Bearer " + token)
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(cluster.statusCode()).as(cluster.body()).isEqualTo(200);
+      int workerCount = 0;
+      for (String n : workers.split(" ")) {
+        workerCount += n.matches("\\d+") ? Integer.parseInt(n) : 0;
+      }
+      assertThat(new ObjectMapper().readTree(cluster.body()).at("/instances/total").asInt())
+          .isEqualTo(workerCount);
       assertExactAgainstGenerate(port);
       if (workers.contains("prefill")) {
         // The KV went over kv-transfer, and the workers' /metrics show it.

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.admin.AdminApi;
 import dev.duet.controller.gateway.Gateway;
 import dev.duet.controller.openai.ApiError;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The controller's HTTP server: the OpenAI-compatible API (through {@link Gateway}), the workers'
  * registration and heartbeats ({@code POST /internal/v1/instances}, {@code POST
- * /internal/v1/instances/{id}/heartbeat}), and health.
+ * /internal/v1/instances/{id}/heartbeat}), health, and the operator API ({@link AdminApi}, under
+ * {@code /admin/v1}) when one is given.
  *
  * <p>Threading: handlers run on the event loop; the registry is thread-safe.
  */
@@ -42,12 +44,22 @@ public final class ControllerServer implements AutoCloseable {
   private final Vertx vertx;
   private final Gateway gateway;
   private final InstanceRegistry registry;
+  private final AdminApi admin;
   private HttpServer server;
 
+  /** A server without the operator API ({@code /admin/v1} is a 404). */
   public ControllerServer(Vertx vertx, Gateway gateway, InstanceRegistry registry) {
+    this(vertx, gateway, registry, null);
+  }
+
+  /**
+   * @param admin the operator API mounted under {@code /admin/v1}, or null for none
+   */
+  public ControllerServer(Vertx vertx, Gateway gateway, InstanceRegistry registry, AdminApi admin) {
     this.vertx = vertx;
     this.gateway = gateway;
     this.registry = registry;
+    this.admin = admin;
   }
 
   /** Listens on {@code host:port} (0 picks a port); completes with the port. */
@@ -86,6 +98,8 @@ public final class ControllerServer implements AutoCloseable {
         req.response()
             .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
             .end(gateway.metrics().scrape());
+      } else if (admin != null && AdminApi.owns(path)) {
+        admin.handle(req);
       } else if (path.equals("/v1/models") && req.method() == HttpMethod.GET) {
         gateway.models(req);
       } else if (path.equals("/v1/completions")) {

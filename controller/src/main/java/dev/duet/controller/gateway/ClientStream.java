@@ -45,6 +45,7 @@ final class ClientStream {
   private Upstream current;
   private java.util.function.Consumer<String> recover;
   private Runnable eventListener;
+  private Runnable done = () -> {};
 
   /** A worker's response this answer reads events from. */
   private record Upstream(HttpClientResponse response, String instance) {}
@@ -107,14 +108,20 @@ final class ClientStream {
     this.recover = recover;
   }
 
-  /** Runs once the client's answer is complete or abandoned. */
+  /**
+   * Runs {@code done} once the client's answer is complete, failed or abandoned (the response's end
+   * handler is the gateway's, so this one is called from the paths that end it).
+   */
   void onDone(Runnable done) {
-    resp.endHandler(v -> done.run());
+    this.done = done;
+    if (done()) {
+      done.run();
+    }
     resp.closeHandler(
         v -> {
           if (!resp.ended()) {
             LOG.info("request {}: the client went away; cancelling upstream", id);
-            upstreams.forEach(x -> x.response.request().reset());
+            List.copyOf(upstreams).forEach(x -> x.response.request().reset());
           }
           done.run();
         });
@@ -137,7 +144,7 @@ final class ClientStream {
 
   /** Resets every upstream request (each worker cancels its copy and frees its blocks). */
   void resetUpstreams() {
-    upstreams.forEach(x -> x.response.request().reset());
+    List.copyOf(upstreams).forEach(x -> x.response.request().reset());
     upstreams.clear();
     current = null;
   }
@@ -212,6 +219,7 @@ final class ClientStream {
           resp.write(OpenAiResponses.sse(responses.usageChunk(kind, id, r.model(), usage(ev))));
         }
         resp.end(OpenAiResponses.DONE);
+        done.run();
       }
     } else {
       text.append(chunk);
@@ -221,6 +229,7 @@ final class ClientStream {
                 responses
                     .complete(kind, id, r.model(), text.toString(), reason, usage(ev))
                     .toString());
+        done.run();
       }
     }
     if (isFirst) {
@@ -265,6 +274,7 @@ final class ClientStream {
     } else {
       resp.reset();
     }
+    done.run();
   }
 
   private static Usage usage(JsonNode ev) {

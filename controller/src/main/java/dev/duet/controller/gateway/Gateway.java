@@ -2,6 +2,8 @@ package dev.duet.controller.gateway;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
 import dev.duet.controller.openai.ApiError;
 import dev.duet.controller.openai.ApiException;
 import dev.duet.controller.openai.OpenAiRequest;
@@ -33,8 +35,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Routing is on-demand forwarding: the request is offered to the planned instances in order; an
  * instance that refuses at once (429: its queue is full) is skipped for the next; when all refuse,
- * the client gets a 503 with {@code Retry-After}. A client that hangs up resets the upstream
- * request, which makes the worker cancel it and free its KV blocks.
+ * the client gets a 503 with {@code Retry-After} and the {@link EventLog} a {@link
+ * EventKind#REJECTION}. A client that hangs up resets the upstream request, which makes the worker
+ * cancel it and free its KV blocks.
  *
  * <p>This first version forwards to {@code BOTH} instances, which prefill and decode in one
  * process; the prefill → decode handoff over kv-transfer comes with the disaggregated workers.
@@ -55,6 +58,7 @@ public final class Gateway {
   private final GatewayMetrics metrics;
   private final Duration ttftBudget;
   private final SplitRoute split;
+  private final EventLog events;
   private final InFlight inFlight = new InFlight();
   private final Recovery recovery;
   private final Migrator migrator;
@@ -68,7 +72,8 @@ public final class Gateway {
       HttpClient client,
       RandomGenerator seeds,
       GatewayMetrics metrics,
-      Duration ttftBudget) {
+      Duration ttftBudget,
+      EventLog events) {
     this(
         model,
         registry,
@@ -78,12 +83,14 @@ public final class Gateway {
         seeds,
         metrics,
         ttftBudget,
+        events,
         Migrator.Options.defaults());
   }
 
   /**
    * @param ttftBudget the time to first token each instance is asked to meet: one that cannot start
    *     the prompt in time refuses it (zero: no budget)
+   * @param events where rejected requests (503) are recorded
    */
   public Gateway(
       ServedModel model,
@@ -94,13 +101,15 @@ public final class Gateway {
       RandomGenerator seeds,
       GatewayMetrics metrics,
       Duration ttftBudget,
+      EventLog events,
       Migrator.Options migration) {
     this.metrics = metrics;
     this.ttftBudget = ttftBudget;
+    this.events = events;
     WorkerClient workers = new WorkerClient(client);
-    this.recovery = new Recovery(registry, workers, metrics);
-    this.migrator = new Migrator(inFlight, registry, workers, metrics, migration);
-    this.split = new SplitRoute(workers, responses, metrics, registry, this::track);
+    this.recovery = new Recovery(registry, workers, metrics, events);
+    this.migrator = new Migrator(inFlight, registry, workers, metrics, migration, events);
+    this.split = new SplitRoute(workers, responses, metrics, registry, events, this::track);
     this.model = model;
     this.registry = registry;
     this.router = router;
@@ -146,6 +155,8 @@ public final class Gateway {
   public void complete(HttpServerRequest req, Kind kind, Buffer body) {
     HttpServerResponse resp = req.response();
     long start = System.nanoTime();
+    metrics.arrived();
+    resp.endHandler(v -> metrics.departed());
     OpenAiRequest r;
     int[] prompt;
     SamplingParams params;
@@ -209,15 +220,15 @@ public final class Gateway {
     int maxTokens = session.params().maxTokens();
     Buffer upstream = Buffer.buffer(session.upstream().toString());
     if (next >= order.size()) {
+      String why =
+          order.isEmpty()
+              ? "no instance can take the request now (none alive, uncordoned and with room)"
+              : "every instance refused the request (" + order.size() + " tried)";
       metrics.rejected();
       metrics.outcome("503");
+      events.record(EventKind.REJECTION, null, id, why);
       resp.putHeader("retry-after", "1");
-      error(
-          resp,
-          ApiError.overloaded(
-              order.isEmpty()
-                  ? "no instance can take the request now (none alive with room)"
-                  : "every instance refused the request (" + order.size() + " tried)"));
+      error(resp, ApiError.overloaded(why));
       return;
     }
     InstanceView target = order.get(next);

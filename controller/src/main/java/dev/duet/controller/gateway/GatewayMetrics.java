@@ -9,11 +9,13 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The controller's Micrometer meters, scraped as Prometheus text at {@code /metrics}: time to first
  * token, time per output token and end-to-end latency (histograms), requests by outcome,
- * rejections, and live instances by role.
+ * rejections, requests in flight, and live instances by role. It also keeps the figures the
+ * operator API's cluster summary shows (requests in flight, arrivals per second).
  *
  * <p>Threading: meters are thread-safe.
  */
@@ -25,8 +27,13 @@ public final class GatewayMetrics {
   private final Timer tpot;
   private final Timer e2e;
   private final Timer overhead;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final ArrivalRate arrivals = new ArrivalRate(System::nanoTime, 10);
 
   public GatewayMetrics(InstanceRegistry instances) {
+    Gauge.builder("duet.requests.in_flight", inFlight, AtomicInteger::get)
+        .description("client requests the controller is answering now")
+        .register(registry);
     ttft = histogram("duet.request.ttft", "time to first token");
     tpot = histogram("duet.request.tpot", "time per output token after the first");
     e2e = histogram("duet.request.duration", "end-to-end request latency");
@@ -79,6 +86,27 @@ public final class GatewayMetrics {
         .tag("outcome", outcome)
         .register(registry)
         .increment();
+  }
+
+  /** A client request arrived (an OpenAI endpoint was called). */
+  public void arrived() {
+    inFlight.incrementAndGet();
+    arrivals.mark();
+  }
+
+  /** A client request's response ended, or its client went away. */
+  public void departed() {
+    inFlight.decrementAndGet();
+  }
+
+  /** Client requests being answered now. */
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  /** Client requests per second over the last 10 s. */
+  public double arrivalsPerSecond() {
+    return arrivals.perSecond();
   }
 
   /** Counts a 503: no instance could take the request. */

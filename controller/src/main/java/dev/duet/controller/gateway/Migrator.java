@@ -3,6 +3,8 @@ package dev.duet.controller.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
@@ -102,13 +104,16 @@ public final class Migrator {
   private final WorkerClient workers;
   private final GatewayMetrics metrics;
   private final Options defaults;
+  private final EventLog events;
 
   Migrator(
       InFlight inFlight,
       InstanceRegistry registry,
       WorkerClient workers,
       GatewayMetrics metrics,
-      Options options) {
+      Options options,
+      EventLog events) {
+    this.events = events;
     this.inFlight = inFlight;
     this.registry = registry;
     this.workers = workers;
@@ -197,6 +202,7 @@ public final class Migrator {
   private Optional<InstanceView> target(RequestSession s, String sourceId, String targetId) {
     return registry.alive().stream()
         .filter(i -> i.descriptor().role() == InstanceRole.DECODE && !i.id().equals(sourceId))
+        .filter(i -> !i.cordoned())
         .filter(i -> targetId == null || i.id().equals(targetId))
         .filter(i -> i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks())
         .max(Comparator.comparingInt(i -> i.load().freeKvBlocks()));
@@ -204,6 +210,17 @@ public final class Migrator {
 
   private Future<Result> done(Result r) {
     metrics.migration(r.outcome(), r.downtimeNanos(), r.bytes(), r.stages());
+    if (!r.outcome().equals("not_found")) {
+      events.record(
+          EventKind.MIGRATION,
+          r.source(),
+          r.request(),
+          r.migrated()
+              ? String.format(
+                  "migrated to %s: downtime %.2f ms, %d stages, %d bytes",
+                  r.target(), r.downtimeNanos() / 1e6, r.stages(), r.bytes())
+              : r.outcome() + ": " + r.detail());
+    }
     if (!r.migrated()) {
       LOG.info("migration of {}: {} ({})", r.request(), r.outcome(), r.detail());
     }

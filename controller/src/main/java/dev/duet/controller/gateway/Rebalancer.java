@@ -1,5 +1,6 @@
 package dev.duet.controller.gateway;
 
+import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
@@ -53,7 +54,16 @@ public final class Rebalancer {
     }
 
     public static Options defaults() {
-      return new Options(Duration.ofSeconds(2), 4, 16, 2);
+      return of(Policy.Rebalancer.DEFAULTS);
+    }
+
+    /** The settings of a policy's {@code rebalancer} section. */
+    public static Options of(Policy.Rebalancer p) {
+      return new Options(
+          Duration.ofMillis(p.periodMs()),
+          p.lowFreeness(),
+          p.highFreeness(),
+          p.maxConcurrentMigrations());
     }
   }
 
@@ -72,18 +82,39 @@ public final class Rebalancer {
   private final InstanceRegistry registry;
   private final InFlight inFlight;
   private final Migrator migrator;
-  private final Options options;
+  private final java.util.function.Supplier<Policy.Rebalancer> settings;
   private final AtomicInteger running = new AtomicInteger();
+  private long lastNanos;
 
-  public Rebalancer(InstanceRegistry registry, Gateway gateway, Options options) {
+  /**
+   * @param settings the current policy's rebalancer section, read at each tick (a policy reload
+   *     takes effect at once)
+   */
+  public Rebalancer(
+      InstanceRegistry registry,
+      Gateway gateway,
+      java.util.function.Supplier<Policy.Rebalancer> settings) {
     this.registry = registry;
     this.inFlight = gateway.inFlight();
     this.migrator = gateway.migrator();
-    this.options = options;
+    this.settings = settings;
   }
 
-  public Options options() {
-    return options;
+  /**
+   * Starts looking on {@code vertx}'s timer: every 100 ms it checks whether the policy's period has
+   * passed (so a reloaded period applies at once). Returns the timer id.
+   */
+  public long start(io.vertx.core.Vertx vertx) {
+    return vertx.setPeriodic(
+        100,
+        id -> {
+          Policy.Rebalancer p = settings.get();
+          long now = System.nanoTime();
+          if (p.enabled() && now - lastNanos >= p.periodMs() * 1_000_000) {
+            lastNanos = now;
+            tick(Options.of(p));
+          }
+        });
   }
 
   /**
@@ -98,7 +129,7 @@ public final class Rebalancer {
   }
 
   /** Looks once and starts the moves it plans. */
-  public void tick() {
+  public void tick(Options options) {
     int room = options.maxConcurrent() - running.get();
     if (room <= 0) {
       return;

@@ -2,6 +2,8 @@ package dev.duet.controller.gateway;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
@@ -34,8 +36,11 @@ final class Recovery {
   private final InstanceRegistry registry;
   private final WorkerClient workers;
   private final GatewayMetrics metrics;
+  private final EventLog events;
 
-  Recovery(InstanceRegistry registry, WorkerClient workers, GatewayMetrics metrics) {
+  Recovery(
+      InstanceRegistry registry, WorkerClient workers, GatewayMetrics metrics, EventLog events) {
+    this.events = events;
     this.registry = registry;
     this.workers = workers;
     this.metrics = metrics;
@@ -59,7 +64,7 @@ final class Recovery {
     boolean fresh = tokens.isEmpty();
     List<InstanceView> candidates =
         registry.alive().stream()
-            .filter(i -> !i.id().equals(failed))
+            .filter(i -> !i.id().equals(failed) && !i.cordoned())
             .filter(
                 i ->
                     i.descriptor().role() == InstanceRole.BOTH
@@ -107,6 +112,7 @@ final class Recovery {
     if (next >= candidates.size()) {
       LOG.error("request {}: no instance can take it over; failing it", s.id);
       metrics.recovery("failed");
+      events.record(EventKind.RECOVERY, null, s.id, "failed: no instance took it");
       s.stream.fail();
       return;
     }
@@ -126,6 +132,11 @@ final class Recovery {
                     target.id(),
                     (System.nanoTime() - start) / 1_000_000);
                 metrics.recovery("recovered");
+                events.record(
+                    EventKind.RECOVERY,
+                    target.id(),
+                    s.id,
+                    "recovered after " + s.stream.tokens().size() + " tokens");
                 s.stream.attach(ar.result(), target.id());
                 return;
               }

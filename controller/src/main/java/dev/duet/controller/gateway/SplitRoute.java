@@ -3,6 +3,8 @@ package dev.duet.controller.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
 import dev.duet.controller.openai.ApiError;
 import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiResponses;
@@ -37,8 +39,10 @@ final class SplitRoute {
   private final OpenAiResponses responses;
   private final GatewayMetrics metrics;
   private final java.util.function.Consumer<RequestSession> track;
+  private final EventLog events;
 
   /**
+   * @param events where rejected requests (503) are recorded
    * @param track told of each request once its answer streams from the decode instance
    */
   SplitRoute(
@@ -46,7 +50,9 @@ final class SplitRoute {
       OpenAiResponses responses,
       GatewayMetrics metrics,
       InstanceRegistry registry,
+      EventLog events,
       java.util.function.Consumer<RequestSession> track) {
+    this.events = events;
     this.registry = registry;
     this.workers = workers;
     this.responses = responses;
@@ -94,18 +100,19 @@ final class SplitRoute {
         .onComplete(
             ar -> {
               if (ar.failed()) {
-                overloaded(resp, "the decode instance " + decode.id() + " failed: " + ar.cause());
+                overloaded(
+                    resp, id, "the decode instance " + decode.id() + " failed: " + ar.cause());
                 return;
               }
               JsonNode ticket;
               try {
                 ticket = JSON.readTree(ar.result().getBytes());
               } catch (java.io.IOException e) {
-                overloaded(resp, "unreadable ticket from " + decode.id());
+                overloaded(resp, id, "unreadable ticket from " + decode.id());
                 return;
               }
               if (!ticket.has("region")) {
-                overloaded(resp, "no room for the request's KV on " + decode.id());
+                overloaded(resp, id, "no room for the request's KV on " + decode.id());
                 return;
               }
               upstream.set("ticket", ticket);
@@ -124,7 +131,7 @@ final class SplitRoute {
     if (next >= prefills.size()) {
       cancel(decode, id);
       overloaded(
-          resp, "every prefill instance refused the request (" + prefills.size() + " tried)");
+          resp, id, "every prefill instance refused the request (" + prefills.size() + " tried)");
       return;
     }
     InstanceView target = prefills.get(next);
@@ -193,9 +200,10 @@ final class SplitRoute {
         .onSuccess(up -> up.body());
   }
 
-  private void overloaded(HttpServerResponse resp, String why) {
+  private void overloaded(HttpServerResponse resp, String id, String why) {
     metrics.rejected();
     metrics.outcome("503");
+    events.record(EventKind.REJECTION, null, id, why);
     resp.putHeader("retry-after", "1");
     Gateway.error(resp, ApiError.overloaded(why));
   }

@@ -155,9 +155,9 @@ public record Policy(
    *
    * @param enabled whether it runs
    * @param periodMs how often it looks, milliseconds
-   * @param highFreeness an instance with at least this fraction of its KV blocks free may receive
-   *     migrations, in (0, 1]
-   * @param lowFreeness an instance with less than this fraction free sheds requests, in [0, high)
+   * @param highFreeness an instance whose freeness (Llumnix: KV blocks free after its queue's
+   *     demand, per running request) is above this may receive migrations, &gt; 0
+   * @param lowFreeness an instance whose freeness is below this sheds requests, in [0, high)
    * @param maxConcurrentMigrations migrations in flight at once, cluster-wide
    */
   public record Rebalancer(
@@ -166,15 +166,15 @@ public record Policy(
       double highFreeness,
       double lowFreeness,
       int maxConcurrentMigrations) {
-    public static final Rebalancer DEFAULTS = new Rebalancer(true, 1000, 0.5, 0.1, 2);
+    public static final Rebalancer DEFAULTS = new Rebalancer(true, 2000, 16, 4, 2);
 
     public Rebalancer {
       if (periodMs < 1
-          || !(highFreeness > 0 && highFreeness <= 1)
+          || !(highFreeness > 0)
           || !(lowFreeness >= 0 && lowFreeness < highFreeness)
           || maxConcurrentMigrations < 1) {
         throw new IllegalArgumentException(
-            "rebalancer needs periodMs >= 1, 0 <= low < high <= 1, maxConcurrentMigrations >= 1;"
+            "rebalancer needs periodMs >= 1, 0 <= low < high, maxConcurrentMigrations >= 1;"
                 + " got "
                 + periodMs
                 + ", "

@@ -173,8 +173,8 @@ public final class PolicyParser {
   private static Rebalancer rebalancer(YamlSection s) {
     Rebalancer def = Rebalancer.DEFAULTS;
     YamlSection f = s.section("freeness", "high", "low");
-    double high = f.number("high", def.highFreeness(), 0, true, 1);
-    double low = f.number("low", Math.min(def.lowFreeness(), high / 2), 0, false, 1);
+    double high = f.number("high", def.highFreeness(), 0, true, Double.MAX_VALUE);
+    double low = f.number("low", Math.min(def.lowFreeness(), high / 2), 0, false, Double.MAX_VALUE);
     if (low >= high) {
       f.error("low", f.shown("low"), "must be < high (" + high + ")");
       low = high / 2;

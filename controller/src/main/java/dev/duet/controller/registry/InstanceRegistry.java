@@ -1,12 +1,17 @@
 package dev.duet.controller.registry;
 
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
+import dev.duet.controller.events.InMemoryEventLog;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
@@ -15,6 +20,14 @@ import java.util.function.LongSupplier;
  * #MISSED_HEARTBEATS} intervals is dead from that moment, so routing stops choosing it at once (it
  * is dropped when it re-registers or on {@link #remove}). Time comes from an injected monotonic
  * clock in nanoseconds, so tests check expiry without sleeping.
+ *
+ * <p>An operator can <b>cordon</b> an instance: it stays alive and finishes what it runs, but
+ * routing sends it nothing new until it is uncordoned. A cordon outlives re-registration (a
+ * restarted worker stays cordoned).
+ *
+ * <p>Joins, deaths and cordons go to the {@link EventLog}. A death is noticed (and recorded once)
+ * the next time the registry is consulted or any instance heartbeats, i.e. within a heartbeat
+ * interval while any worker lives.
  *
  * <p>Threading: every method is synchronized; {@link #snapshot()} returns immutable views. This is
  * the in-memory implementation of the registry that a Hazelcast map will back later.
@@ -27,21 +40,66 @@ public final class InstanceRegistry {
   /** Heartbeats an instance may miss before it counts as dead. */
   public static final int MISSED_HEARTBEATS = 3;
 
-  private record Entry(InstanceDescriptor descriptor, InstanceLoad load, long lastNanos) {}
+  /**
+   * @param lastNanos its last heartbeat (or registration), monotonic nanos
+   * @param reportedDead whether its death went to the event log already
+   */
+  private record Entry(
+      InstanceDescriptor descriptor, InstanceLoad load, long lastNanos, boolean reportedDead) {
+    Entry withLoad(InstanceLoad l, long nanos) {
+      return new Entry(descriptor, l, nanos, false);
+    }
+  }
 
   private final LongSupplier nanoClock;
   private final long deadAfterNanos;
+  private final EventLog events;
   private final Map<String, Entry> entries = new LinkedHashMap<>();
 
-  /** A registry on the given monotonic clock (e.g. {@code System::nanoTime}). */
+  /** Instance ids routing must skip, whether registered now or not. */
+  private final Set<String> cordoned = new HashSet<>();
+
+  /** A registry on the given monotonic clock (e.g. {@code System::nanoTime}) with its own log. */
   public InstanceRegistry(LongSupplier nanoClock) {
+    this(nanoClock, InMemoryEventLog.withDefaults());
+  }
+
+  /** A registry that records joins, deaths and cordons into {@code events}. */
+  public InstanceRegistry(LongSupplier nanoClock, EventLog events) {
     this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+    this.events = Objects.requireNonNull(events, "events");
     this.deadAfterNanos = HEARTBEAT_INTERVAL.toNanos() * MISSED_HEARTBEATS;
   }
 
   /** Adds or replaces an instance (a restart or a role flip re-registers); it starts idle. */
   public synchronized void register(InstanceDescriptor d) {
-    entries.put(d.id(), new Entry(d, InstanceLoad.idle(d.kvBlocks()), nanoClock.getAsLong()));
+    Entry old = entries.put(d.id(), new Entry(d, InstanceLoad.idle(d.kvBlocks()), now(), false));
+    events.record(
+        EventKind.INSTANCE_JOINED,
+        d.id(),
+        null,
+        (old == null ? "registered" : "registered again")
+            + " as "
+            + d.role().wireName()
+            + " at "
+            + d.endpoint()
+            + (cordoned.contains(d.id()) ? " (still cordoned)" : ""));
+  }
+
+  /**
+   * Cordons or uncordons an instance: routing sends a cordoned instance no new request.
+   *
+   * @return false when no instance of that id is registered (nothing changes)
+   */
+  public synchronized boolean cordon(String id, boolean on) {
+    if (!entries.containsKey(id)) {
+      return false;
+    }
+    boolean changed = on ? cordoned.add(id) : cordoned.remove(id);
+    if (changed) {
+      events.record(EventKind.CORDON, id, null, on ? "cordoned" : "uncordoned");
+    }
+    return true;
   }
 
   /**
@@ -50,12 +108,12 @@ public final class InstanceRegistry {
    * @return false when the id is unknown, or was declared dead: the worker must register again
    */
   public synchronized boolean heartbeat(String id, InstanceLoad load) {
+    long now = now();
     Entry e = entries.get(id);
-    long now = nanoClock.getAsLong();
     if (e == null || !alive(e, now)) {
       return false;
     }
-    entries.put(id, new Entry(e.descriptor(), load, now));
+    entries.put(id, e.withLoad(load, now));
     return true;
   }
 
@@ -78,22 +136,24 @@ public final class InstanceRegistry {
             Math.max(0, l.freeKvBlocks() - kvBlocks),
             l.prefillTokensPerS(),
             l.decodeTokensPerS());
-    entries.put(id, new Entry(e.descriptor(), guess, e.lastNanos()));
+    entries.put(id, new Entry(e.descriptor(), guess, e.lastNanos(), e.reportedDead()));
   }
 
   /** Forgets an instance (it deregistered, or the operator removed it). */
   public synchronized boolean remove(String id) {
+    cordoned.remove(id);
     return entries.remove(id) != null;
   }
 
   public synchronized Optional<InstanceView> find(String id) {
+    long now = now();
     Entry e = entries.get(id);
-    return e == null ? Optional.empty() : Optional.of(view(e, nanoClock.getAsLong()));
+    return e == null ? Optional.empty() : Optional.of(view(e, now));
   }
 
   /** Every known instance, dead ones included (with {@code alive} false), in registration order. */
   public synchronized List<InstanceView> snapshot() {
-    long now = nanoClock.getAsLong();
+    long now = now();
     List<InstanceView> out = new ArrayList<>(entries.size());
     for (Entry e : entries.values()) {
       out.add(view(e, now));
@@ -106,11 +166,37 @@ public final class InstanceRegistry {
     return snapshot().stream().filter(InstanceView::alive).toList();
   }
 
+  /** Reads the clock and records the deaths that happened since the last look. */
+  private long now() {
+    long now = nanoClock.getAsLong();
+    for (Map.Entry<String, Entry> me : entries.entrySet()) {
+      Entry e = me.getValue();
+      if (!e.reportedDead() && !alive(e, now)) {
+        me.setValue(new Entry(e.descriptor(), e.load(), e.lastNanos(), true));
+        events.record(
+            EventKind.INSTANCE_DEAD,
+            e.descriptor().id(),
+            null,
+            "no heartbeat for "
+                + (now - e.lastNanos()) / 1_000_000
+                + " ms (dead after "
+                + MISSED_HEARTBEATS
+                + " missed)");
+      }
+    }
+    return now;
+  }
+
   private boolean alive(Entry e, long now) {
     return now - e.lastNanos() < deadAfterNanos;
   }
 
   private InstanceView view(Entry e, long now) {
-    return new InstanceView(e.descriptor(), e.load(), e.lastNanos(), alive(e, now));
+    return new InstanceView(
+        e.descriptor(),
+        e.load(),
+        e.lastNanos(),
+        alive(e, now),
+        cordoned.contains(e.descriptor().id()));
   }
 }

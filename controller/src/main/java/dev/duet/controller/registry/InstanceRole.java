@@ -6,6 +6,11 @@ public enum InstanceRole {
   DECODE,
   BOTH;
 
+  /** The name on the wire: {@code prefill}, {@code decode}, {@code both}. */
+  public String wireName() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+
   public boolean prefills() {
     return this != DECODE;
   }

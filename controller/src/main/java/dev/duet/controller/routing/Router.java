@@ -9,6 +9,8 @@ import java.util.Optional;
 /**
  * Picks instances for a request from a snapshot of the live ones; no I/O, no state.
  *
+ * <p>Only routable instances count: alive and not cordoned by an operator.
+ *
  * <p><b>Decode first.</b> Among live decode-capable instances whose free KV blocks hold the
  * request's whole life (prompt plus {@code max_tokens}), the lightest: fewest running requests
  * relative to its batch size, then most free blocks, then id (a stable tie-break).
@@ -28,7 +30,7 @@ public final class Router {
     int tokens = promptTokens + maxTokens;
     Optional<InstanceView> decode =
         instances.stream()
-            .filter(InstanceView::alive)
+            .filter(InstanceView::routable)
             .filter(i -> i.descriptor().role().decodes())
             .filter(i -> i.load().freeKvBlocks() >= i.descriptor().blocksFor(tokens))
             .min(
@@ -40,7 +42,7 @@ public final class Router {
     }
     List<InstanceView> prefill =
         instances.stream()
-            .filter(InstanceView::alive)
+            .filter(InstanceView::routable)
             .filter(i -> i.descriptor().role().prefills())
             .sorted(
                 Comparator.comparingDouble(Router::estimatedWaitSeconds)

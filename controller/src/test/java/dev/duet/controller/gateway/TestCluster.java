@@ -3,6 +3,10 @@ package dev.duet.controller.gateway;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.controller.ControllerServer;
+import dev.duet.controller.admin.AdminApi;
+import dev.duet.controller.admin.AdminToken;
+import dev.duet.controller.events.EventLog;
+import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
@@ -27,29 +31,37 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A controller and {@code workers} role-both workers in this JVM, on real sockets: the workers
- * register over HTTP like separate processes do. For gateway tests.
+ * register over HTTP like separate processes do, and the operator API with {@link #ADMIN_TOKEN}.
+ * For gateway and operator API tests.
  */
-final class TestCluster implements AutoCloseable {
+public final class TestCluster implements AutoCloseable {
+
+  /** The operator API's bearer token in test clusters. */
+  public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
 
   final Vertx vertx = Vertx.vertx();
-  final InstanceRegistry registry = new InstanceRegistry(System::nanoTime);
+  public final EventLog events = InMemoryEventLog.withDefaults();
+  public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
-  final int port;
+  public final AdminApi admin;
+  public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
   final List<StepLoop> loops = new ArrayList<>();
   private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
-  TestCluster(LlamaModel model, String name, int workers, int kvBlocks, Duration ttftBudget)
+  public TestCluster(LlamaModel model, String name, int workers, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     this(model, name, java.util.Collections.nCopies(workers, "both"), kvBlocks, ttftBudget);
   }
 
   /** Workers of the given roles ({@code both}, {@code prefill}, {@code decode}). */
-  TestCluster(LlamaModel model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
+  public TestCluster(
+      LlamaModel model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     int workers = roles.size();
+    GatewayMetrics gatewayMetrics = new GatewayMetrics(registry);
     gateway =
         new Gateway(
             ServedModel.of(name, model),
@@ -58,9 +70,14 @@ final class TestCluster implements AutoCloseable {
             new OpenAiResponses(Clock.systemUTC(), new SplittableRandom(1)),
             vertx.createHttpClient(),
             new SplittableRandom(2),
-            new GatewayMetrics(registry),
-            ttftBudget);
-    ControllerServer controller = new ControllerServer(vertx, gateway, registry);
+            gatewayMetrics,
+            ttftBudget,
+            events);
+    admin =
+        new AdminApi(
+            AdminToken.of(ADMIN_TOKEN), registry, events, gatewayMetrics, System::nanoTime);
+    MigrationAdmin.register(admin, gateway, registry, events);
+    ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
     for (int w = 0; w < workers; w++) {
@@ -103,14 +120,19 @@ final class TestCluster implements AutoCloseable {
    * Kills worker {@code i} as a crash would look from outside: its heartbeats stop and its
    * connections drop mid-stream.
    */
-  void kill(int i) throws Exception {
+  public void kill(int i) throws Exception {
     for (AutoCloseable c : workerParts.get(i)) {
       c.close();
     }
   }
 
-  URI uri(String path) {
+  public URI uri(String path) {
     return URI.create("http://127.0.0.1:" + port + path);
+  }
+
+  /** Tokens worker {@code i} has generated so far. */
+  public long generatedTokens(int i) {
+    return loops.get(i).load().tokens();
   }
 
   int usedBlocks() {

@@ -114,6 +114,11 @@ class WorkerFailureTest {
       assertThat(cluster.registry.alive())
           .extracting(v -> v.id())
           .containsExactly("w" + (1 - serving));
+      assertThat(cluster.events.page(0, 100).events())
+          .as("the death is in the operator's event log, once")
+          .filteredOn(e -> e.kind() == dev.duet.controller.events.EventKind.INSTANCE_DEAD)
+          .extracting(e -> e.instance())
+          .containsExactly("w" + serving);
       HttpResponse<String> next =
           http.send(
               HttpRequest.newBuilder(cluster.uri("/v1/completions"))

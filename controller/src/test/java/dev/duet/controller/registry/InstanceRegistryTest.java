@@ -2,6 +2,10 @@ package dev.duet.controller.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.duet.controller.events.ClusterEvent;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.InMemoryEventLog;
+import java.time.InstantSource;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -9,7 +13,9 @@ class InstanceRegistryTest {
 
   private static final long SECOND = 1_000_000_000L;
   private final AtomicLong now = new AtomicLong(5 * SECOND);
-  private final InstanceRegistry registry = new InstanceRegistry(now::get);
+  private final InMemoryEventLog events =
+      new InMemoryEventLog(100, InstantSource.fixed(java.time.Instant.EPOCH));
+  private final InstanceRegistry registry = new InstanceRegistry(now::get, events);
 
   private static InstanceDescriptor decoder(String id) {
     return new InstanceDescriptor(id, InstanceRole.DECODE, "http://127.0.0.1:1", "m", 100, 16, 8);
@@ -68,5 +74,59 @@ class InstanceRegistryTest {
     registry.heartbeat("d1", reported);
     assertThat(registry.find("d1").orElseThrow().load()).isEqualTo(reported);
     registry.noteRouted("ghost", 1, 1); // unknown: ignored
+  }
+
+  @Test
+  void aCordonedInstanceStaysAliveButIsNotRoutableEvenAfterItRegistersAgain() {
+    registry.register(decoder("d1"));
+    assertThat(registry.cordon("d1", true)).isTrue();
+    InstanceView v = registry.find("d1").orElseThrow();
+    assertThat(v.alive()).isTrue();
+    assertThat(v.cordoned()).isTrue();
+    assertThat(v.routable()).isFalse();
+    registry.register(decoder("d1")); // a restart
+    assertThat(registry.find("d1").orElseThrow().cordoned()).isTrue();
+    assertThat(registry.cordon("d1", false)).isTrue();
+    assertThat(registry.find("d1").orElseThrow().routable()).isTrue();
+    assertThat(registry.cordon("ghost", true)).isFalse();
+  }
+
+  @Test
+  void joinsCordonsAndDeathsGoToTheEventLogEachOnce() {
+    registry.register(decoder("d1"));
+    registry.cordon("d1", true);
+    registry.cordon("d1", true); // no change, no event
+    registry.cordon("d1", false);
+    now.addAndGet(3 * SECOND);
+    registry.snapshot();
+    registry.alive();
+    registry.register(decoder("d1"));
+    assertThat(events.page(0, 100).events())
+        .extracting(ClusterEvent::kind, ClusterEvent::instance, ClusterEvent::detail)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                EventKind.INSTANCE_JOINED, "d1", "registered as decode at http://127.0.0.1:1"),
+            org.assertj.core.groups.Tuple.tuple(EventKind.CORDON, "d1", "cordoned"),
+            org.assertj.core.groups.Tuple.tuple(EventKind.CORDON, "d1", "uncordoned"),
+            org.assertj.core.groups.Tuple.tuple(
+                EventKind.INSTANCE_DEAD, "d1", "no heartbeat for 3000 ms (dead after 3 missed)"),
+            org.assertj.core.groups.Tuple.tuple(
+                EventKind.INSTANCE_JOINED,
+                "d1",
+                "registered again as decode at http://127.0.0.1:1"));
+  }
+
+  @Test
+  void anotherInstancesHeartbeatNoticesADeath() {
+    registry.register(decoder("d1"));
+    registry.register(decoder("d2"));
+    now.addAndGet(2 * SECOND);
+    registry.heartbeat("d2", InstanceLoad.idle(100));
+    now.addAndGet(SECOND);
+    registry.heartbeat("d2", InstanceLoad.idle(100));
+    assertThat(events.page(0, 100).events())
+        .filteredOn(e -> e.kind() == EventKind.INSTANCE_DEAD)
+        .extracting(ClusterEvent::instance)
+        .containsExactly("d1");
   }
 }

@@ -73,4 +73,22 @@ class RouterTest {
     assertThat(plan.decode().id()).isEqualTo("b");
     assertThat(plan.prefillOrder()).extracting(InstanceView::id).containsExactly("b");
   }
+
+  @Test
+  void cordonedInstancesGetNoNewRequests() {
+    InstanceDescriptor d =
+        new InstanceDescriptor("d-free", InstanceRole.BOTH, "http://h:1", "m", 100, 16, 8);
+    InstanceDescriptor b =
+        new InstanceDescriptor("b-busy", InstanceRole.BOTH, "http://h:2", "m", 100, 16, 8);
+    List<InstanceView> all =
+        List.of(
+            new InstanceView(d, load(0, 0, 0, 100, 0), 0, true, true),
+            new InstanceView(b, load(2, 100, 4, 50, 0), 0, true, false));
+    RoutePlan plan = router.plan(all, 10, 10).orElseThrow();
+    assertThat(plan.decode().id()).isEqualTo("b-busy");
+    assertThat(plan.prefillOrder()).extracting(InstanceView::id).containsExactly("b-busy");
+    List<InstanceView> allCordoned =
+        List.of(new InstanceView(d, load(0, 0, 0, 100, 0), 0, true, true));
+    assertThat(router.plan(allCordoned, 10, 10)).isEmpty();
+  }
 }

@@ -7,7 +7,7 @@ import dev.duet.controller.gateway.ServedModel;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
@@ -40,7 +40,8 @@ final class ControllerCommand implements Callable<Integer> {
       required = true,
       description =
           "The served model (the controller reads its tokenizer and chat template): a .gguf"
-              + " file, a model directory, hf:ORG/REPO[/FILE] or synth:PRESET.")
+              + " file, a model directory, hf:ORG/REPO[/FILE], synth:PRESET or sim:PROFILE (the"
+              + " emulated model of duet worker --engine sim).")
   String model;
 
   @Option(
@@ -67,7 +68,7 @@ final class ControllerCommand implements Callable<Integer> {
           "--policy is not supported yet (the policy file comes with the tidal planner)");
     }
     ComputePool pool = new ComputePool(1);
-    LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
+    Model llama = ModelLoader.load(model, pool);
     Vertx vertx = Vertx.vertx();
     InstanceRegistry registry = new InstanceRegistry(System::nanoTime);
     SecureRandom random = new SecureRandom();

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,7 +30,9 @@ import picocli.CommandLine.Option;
           + " OpenAI-compatible API on 127.0.0.1.",
       "With --prefill N --decode M the workers are split: prefill workers write each prompt's"
           + " KV into a decode worker over kv-transfer (shared memory on this host); with --both N"
-          + " each worker prefills and decodes (the colocated baseline). Default: --both 1."
+          + " each worker prefills and decodes (the colocated baseline). Default: --both 1.",
+      "With --engine sim --profile NAME every worker emulates a GPU (docs/sim.md): small heaps"
+          + " and cheap JIT settings let 16 and more of them share 2 cores."
     })
 final class LocalCommand implements Callable<Integer> {
 
@@ -52,6 +55,30 @@ final class LocalCommand implements Callable<Integer> {
               + DEFAULT_MODEL
               + ", or a synthetic model when the hub cannot be reached).")
   String model;
+
+  @Mixin EngineChoice engineChoice = new EngineChoice();
+
+  @Option(
+      names = "--kv-memory-mb",
+      defaultValue = "0",
+      description =
+          "Memory each worker's automatic KV size may use (0: the worker's default, 2048 MB; 256"
+              + " MB with --engine sim).")
+  long kvMemoryMb;
+
+  /** KV memory per sim worker when --kv-memory-mb is 0. */
+  static final long SIM_KV_MEMORY_MB = 256;
+
+  /** Child JVM settings for sim workers: they compute nothing, so small and cheap. */
+  static final List<String> SIM_WORKER_JVM =
+      List.of(
+          "-Xms16m",
+          "-Xmx192m",
+          "-XX:+UseSerialGC",
+          "-XX:ActiveProcessorCount=1",
+          "-XX:TieredStopAtLevel=1",
+          "-XX:ReservedCodeCacheSize=48m",
+          "-Xss512k");
 
   @Option(names = "--port", defaultValue = "8080", description = "The controller's port.")
   int port;
@@ -91,9 +118,12 @@ final class LocalCommand implements Callable<Integer> {
       roles.add("decode");
     }
     int workers = roles.size();
-    String spec = model;
-    Path path;
-    if (spec == null) {
+    String spec = engineChoice.modelSpec(model, 16);
+    boolean sim = spec != null && ModelLoader.isSim(spec);
+    Path path = null;
+    if (sim) {
+      ModelLoader.load(spec, null).close(); // checks the profile and scale before starting anything
+    } else if (spec == null) {
       try {
         path = ModelLocator.resolve(DEFAULT_MODEL);
         spec = DEFAULT_MODEL;
@@ -122,29 +152,35 @@ final class LocalCommand implements Callable<Integer> {
             "--port",
             String.valueOf(port),
             "--model",
-            path.toString(),
+            sim ? spec : path.toString(),
             "--served-model-name",
-            name));
+            name),
+        List.of());
     int perWorker =
         threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
     awaitAlive(url, 0, deadline);
     for (int i = 0; i < workers; i++) {
       String id = roles.get(i) + "-" + i;
-      start(
-          id,
-          List.of(
-              "worker",
-              "--role",
-              roles.get(i),
-              "--controller",
-              url,
-              "--model",
-              path.toString(),
-              "--id",
-              id,
-              "--threads",
-              String.valueOf(perWorker)));
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "worker",
+                  "--role",
+                  roles.get(i),
+                  "--controller",
+                  url,
+                  "--model",
+                  sim ? spec : path.toString(),
+                  "--id",
+                  id,
+                  "--threads",
+                  String.valueOf(perWorker)));
+      long kvMb = kvMemoryMb > 0 ? kvMemoryMb : sim ? SIM_KV_MEMORY_MB : 0;
+      if (kvMb > 0) {
+        args.addAll(List.of("--kv-memory-mb", String.valueOf(kvMb)));
+      }
+      start(id, args, sim ? SIM_WORKER_JVM : List.of());
     }
     awaitAlive(url, workers, deadline);
     System.out.printf(
@@ -180,7 +216,7 @@ final class LocalCommand implements Callable<Integer> {
     }
   }
 
-  private void start(String what, List<String> args) throws IOException {
+  private void start(String what, List<String> args, List<String> jvm) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(
@@ -188,11 +224,9 @@ final class LocalCommand implements Callable<Integer> {
             "--add-modules",
             "jdk.incubator.vector",
             "--enable-native-access=ALL-UNNAMED",
-            "-XX:+UseParallelGC",
-            "-Dduet.parent.pid=" + ProcessHandle.current().pid(),
-            "-cp",
-            System.getProperty("java.class.path"),
-            DuetCommand.class.getName()));
+            "-Dduet.parent.pid=" + ProcessHandle.current().pid()));
+    cmd.addAll(jvm.isEmpty() ? List.of("-XX:+UseParallelGC") : jvm);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DuetCommand.class.getName()));
     cmd.addAll(args);
     Process p = new ProcessBuilder(cmd).inheritIO().start();
     children.add(p);
@@ -251,6 +285,9 @@ final class LocalCommand implements Callable<Integer> {
   }
 
   static String servedName(String spec) {
+    if (ModelLoader.isSim(spec)) {
+      return spec.substring(ModelLoader.SIM_PREFIX.length()).split(":")[0];
+    }
     String last = spec.substring(spec.lastIndexOf('/') + 1);
     if (last.startsWith("synth:")) {
       last = last.substring("synth:".length()).split(":")[0];

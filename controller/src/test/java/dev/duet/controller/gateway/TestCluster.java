@@ -8,7 +8,7 @@ import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
@@ -41,13 +41,13 @@ final class TestCluster implements AutoCloseable {
   private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
-  TestCluster(LlamaModel model, String name, int workers, int kvBlocks, Duration ttftBudget)
+  TestCluster(Model model, String name, int workers, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     this(model, name, java.util.Collections.nCopies(workers, "both"), kvBlocks, ttftBudget);
   }
 
   /** Workers of the given roles ({@code both}, {@code prefill}, {@code decode}). */
-  TestCluster(LlamaModel model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
+  TestCluster(Model model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     int workers = roles.size();
     gateway =

@@ -31,8 +31,8 @@ import picocli.CommandLine.Option;
       "With --prefill N --decode M the workers are split: prefill workers write each prompt's"
           + " KV into a decode worker over kv-transfer (shared memory on this host); with --both N"
           + " each worker prefills and decodes (the colocated baseline). Default: --both 1.",
-      "With --engine sim --profile NAME every worker emulates a GPU (docs/sim.md): small heaps"
-          + " and cheap JIT settings let 16 and more of them share 2 cores."
+      "With --engine sim --profile NAME every worker emulates a GPU (docs/sim.md): small heaps,"
+          + " serial GC and one-processor JVM settings let 16 and more of them share 2 cores."
     })
 final class LocalCommand implements Callable<Integer> {
 
@@ -76,7 +76,6 @@ final class LocalCommand implements Callable<Integer> {
           "-Xmx192m",
           "-XX:+UseSerialGC",
           "-XX:ActiveProcessorCount=1",
-          "-XX:TieredStopAtLevel=1",
           "-XX:ReservedCodeCacheSize=48m",
           "-Xss512k");
 

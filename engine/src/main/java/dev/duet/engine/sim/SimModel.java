@@ -27,9 +27,10 @@ import java.util.function.IntConsumer;
  *
  * <p>A pass writes the layers in order, tells {@code layerStored} each one, and parks (no spinning)
  * until that layer's share of the pass time has passed, so layer-wise KV streaming overlaps as on a
- * GPU and many instances share a few cores. A pass whose own work overran its time is counted in
- * {@link #lateSteps()}. Rows of one sequence with a single row that wants logits count as a decode
- * row (a one-token prefill chunk that ends a prompt is timed as one: nearly the same cost).
+ * GPU; without a listener it parks once, until the pass's end. Many instances share a few cores. A
+ * pass whose own work overran its time is counted in {@link #lateSteps()}. Rows of one sequence
+ * with a single row that wants logits count as a decode row (a one-token prefill chunk that ends a
+ * prompt is timed as one: nearly the same cost).
  *
  * <p>Threading: {@link #forward} is serialized; everything else is immutable or atomic.
  */
@@ -185,7 +186,11 @@ public final class SimModel implements Model {
           lateSteps.incrementAndGet();
         }
       }
-      parkUntil(start + total * (l + 1) / layers);
+      if (layerStored != null || l == layers - 1) {
+        // Parked once per layer only when someone streams the layers: each wake-up costs a
+        // context switch, and 16 instances share 2 cores.
+        parkUntil(start + total * (l + 1) / layers);
+      }
     }
     return logits;
   }

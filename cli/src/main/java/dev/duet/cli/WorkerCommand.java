@@ -6,6 +6,7 @@ import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.model.Model;
+import dev.duet.engine.sim.SimModel;
 import dev.duet.engine.tensor.ComputePool;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.KvHandoff;
@@ -122,6 +123,12 @@ final class WorkerCommand implements Callable<Integer> {
     Model llama = ModelLoader.load(spec, pool);
     int blocks = kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama);
     PrometheusMeterRegistry meters = WorkerMetrics.newRegistry();
+    if (llama instanceof SimModel simModel) {
+      io.micrometer.core.instrument.FunctionCounter.builder(
+              "duet.sim.late.steps", simModel, SimModel::lateSteps)
+          .description("emulated passes whose own CPU work overran the profile's time")
+          .register(meters);
+    }
     WorkerEngine we = WorkerEngine.create(llama, r, blocks, meters);
     InferenceEngine engine = we.engine();
     KvHandoff kv = we.kv();

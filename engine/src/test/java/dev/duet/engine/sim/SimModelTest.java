@@ -138,6 +138,47 @@ class SimModelTest {
   }
 
   @Test
+  void aRequestMovedMidDecodeContinuesExactlyOnlyWhenEveryLayerMoved() {
+    SamplingParams seeded = SamplingParams.random(0.9f, 5, 20).withIgnoreEos(true);
+    List<Integer> whole = alone(seeded, 512);
+    assertThat(movedAfter(seeded, 6, -1)).isEqualTo(whole);
+    assertThat(movedAfter(seeded, 6, 3)).isNotEqualTo(whole);
+  }
+
+  /**
+   * Decodes {@code steps} tokens on one engine, then continues on another from the snapshot and a
+   * copy of the sequence's blocks, leaving out layer {@code skipLayer} (-1: none).
+   */
+  private static List<Integer> movedAfter(SamplingParams params, int steps, int skipLayer) {
+    try (InferenceEngine from = engine(SimModel.create(FAST, 1, 1));
+        InferenceEngine to = engine(SimModel.create(FAST, 1, 1))) {
+      Generation g = from.start("a", PROMPT, params);
+      List<Integer> out = new ArrayList<>(List.of(from.prefillAll(g, 512).token()));
+      for (int i = 0; i < steps; i++) {
+        out.add(from.decode(List.of(g)).getFirst().token());
+      }
+      Generation moved = to.resume(g.snapshot());
+      KvCachePool src = from.cache();
+      KvCachePool dst = to.cache();
+      int[] srcBlocks = g.kv().blockIds();
+      int[] dstBlocks = moved.kv().blockIds();
+      long bytes = src.layout().blockBytes();
+      for (int l = 0; l < src.layout().numLayers(); l++) {
+        for (int b = 0; b < dstBlocks.length && l != skipLayer; b++) {
+          dst.segment()
+              .asSlice(dst.blockOffset(l, dstBlocks[b]), bytes)
+              .copyFrom(src.segment().asSlice(src.blockOffset(l, srcBlocks[b]), bytes));
+        }
+      }
+      from.release(g);
+      while (!moved.finished()) {
+        out.add(to.decode(List.of(moved)).getFirst().token());
+      }
+      return out;
+    }
+  }
+
+  @Test
   void aPassTakesTheProfilesTimeAndReportsLayersSpreadOverIt() {
     LatencyProfile slow =
         new LatencyProfile(

@@ -15,7 +15,7 @@ import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
@@ -52,7 +52,8 @@ final class ControllerCommand implements Callable<Integer> {
       required = true,
       description =
           "The served model (the controller reads its tokenizer and chat template): a .gguf"
-              + " file, a model directory, hf:ORG/REPO[/FILE] or synth:PRESET.")
+              + " file, a model directory, hf:ORG/REPO[/FILE], synth:PRESET or sim:PROFILE (the"
+              + " emulated model of duet worker --engine sim).")
   String model;
 
   @Option(
@@ -110,7 +111,7 @@ final class ControllerCommand implements Callable<Integer> {
     AdminToken token =
         given != null && !given.isEmpty() ? AdminToken.of(given) : AdminToken.generate(random);
     ComputePool pool = new ComputePool(1);
-    LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
+    Model llama = ModelLoader.load(model, pool);
     Vertx vertx = Vertx.vertx();
     EventLog events = InMemoryEventLog.withDefaults();
     InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);

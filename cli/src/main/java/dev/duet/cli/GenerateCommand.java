@@ -9,7 +9,7 @@ import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.Generation;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.kv.KvDtype;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.tensor.ComputePool;
 import java.io.IOException;
@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code duet generate}: one completion, streamed to stdout. */
@@ -38,13 +39,14 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Option(
       names = "--model",
-      required = true,
       description =
           "A .gguf file, a Hugging Face model directory, hf:ORG/REPO[/FILE][@REVISION] to download"
               + " from the Hugging Face hub into the cache (HF_TOKEN, HF_ENDPOINT and"
               + " HF_HUB_OFFLINE=1 are honoured), or synth:PRESET[:SEED[:DTYPE]] for a synthetic"
-              + " model.")
+              + " model, or sim:PROFILE for an emulated one (required unless --engine sim).")
   String model;
+
+  @Mixin EngineChoice engineChoice = new EngineChoice();
 
   @Option(
       names = "--prompt",
@@ -134,11 +136,18 @@ final class GenerateCommand implements Callable<Integer> {
     long seedValue = seed != null ? seed : new java.security.SecureRandom().nextLong();
     SamplingParams params =
         new SamplingParams(temperature, topK, topP, seedValue, maxTokens, stop, ignoreEos);
+    String modelSpec = engineChoice.modelSpec(model);
+    if (modelSpec == null) {
+      throw new IllegalArgumentException("--model is required (or --engine sim --profile NAME)");
+    }
     try (ComputePool pool =
             threads == null ? ComputePool.ofAvailableProcessors() : new ComputePool(threads);
-        LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
+        Model llama = ModelLoader.load(modelSpec, pool);
         InferenceEngine engine =
-            InferenceEngine.create(llama, EngineOptions.defaults().withKvDtype(kvDtype))) {
+            InferenceEngine.create(
+                llama,
+                EngineOptions.defaults()
+                    .withKvDtype(ModelLoader.isSim(modelSpec) ? llama.kvDtype() : kvDtype))) {
       int[] ids = chat ? chatPromptIds(llama) : plainPromptIds(llama);
       PrintWriter out = spec.commandLine().getOut();
       long start = System.nanoTime();
@@ -187,7 +196,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
   }
 
-  private int[] plainPromptIds(LlamaModel llama) {
+  private int[] plainPromptIds(Model llama) {
     if (prompt == null) {
       throw new IllegalArgumentException("--prompt is required (or use --chat with --messages)");
     }
@@ -197,7 +206,7 @@ final class GenerateCommand implements Callable<Integer> {
     return llama.tokenizer().encode(prompt, !noBos && llama.tokenizer().addBosByDefault(), false);
   }
 
-  private int[] chatPromptIds(LlamaModel llama) throws IOException {
+  private int[] chatPromptIds(Model llama) throws IOException {
     List<ChatMessage> messages = new ArrayList<>();
     if (system != null) {
       messages.add(ChatMessage.system(system));
@@ -217,7 +226,7 @@ final class GenerateCommand implements Callable<Integer> {
           .getErr()
           .println(
               "duet: "
-                  + llama.path().getFileName()
+                  + java.nio.file.Path.of(llama.source()).getFileName()
                   + " has no chat template; using the plain 'User: ...' transcript fallback");
     }
     String rendered = chatTemplate.template().render(messages, true);

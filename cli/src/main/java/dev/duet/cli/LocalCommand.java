@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -34,7 +35,9 @@ import picocli.CommandLine.Option;
           + " KV into a decode worker over kv-transfer (shared memory on this host); with --both N"
           + " each worker prefills and decodes (the colocated baseline). Default: --both 1.",
       "The operator API (/admin/v1) takes the token of --admin-token, else of DUET_ADMIN_TOKEN,"
-          + " else a generated one printed with the URL."
+          + " else a generated one printed with the URL.",
+      "With --engine sim --profile NAME every worker emulates a GPU (docs/sim.md): small heaps,"
+          + " serial GC and one-processor JVM settings let 16 and more of them share 2 cores."
     })
 final class LocalCommand implements Callable<Integer> {
 
@@ -57,6 +60,29 @@ final class LocalCommand implements Callable<Integer> {
               + DEFAULT_MODEL
               + ", or a synthetic model when the hub cannot be reached).")
   String model;
+
+  @Mixin EngineChoice engineChoice = new EngineChoice();
+
+  @Option(
+      names = "--kv-memory-mb",
+      defaultValue = "0",
+      description =
+          "Memory each worker's automatic KV size may use (0: the worker's default, 2048 MB; 256"
+              + " MB with --engine sim).")
+  long kvMemoryMb;
+
+  /** KV memory per sim worker when --kv-memory-mb is 0. */
+  static final long SIM_KV_MEMORY_MB = 256;
+
+  /** Child JVM settings for sim workers: they compute nothing, so small and cheap. */
+  static final List<String> SIM_WORKER_JVM =
+      List.of(
+          "-Xms16m",
+          "-Xmx192m",
+          "-XX:+UseSerialGC",
+          "-XX:ActiveProcessorCount=1",
+          "-XX:ReservedCodeCacheSize=48m",
+          "-Xss512k");
 
   @Option(names = "--port", defaultValue = "8080", description = "The controller's port.")
   int port;
@@ -112,9 +138,12 @@ final class LocalCommand implements Callable<Integer> {
     boolean generated = givenToken == null || givenToken.isEmpty();
     AdminToken token =
         generated ? AdminToken.generate(new SecureRandom()) : AdminToken.of(givenToken);
-    String spec = model;
-    Path path;
-    if (spec == null) {
+    String spec = engineChoice.modelSpec(model, 16);
+    boolean sim = spec != null && ModelLoader.isSim(spec);
+    Path path = null;
+    if (sim) {
+      ModelLoader.load(spec, null).close(); // checks the profile and scale before starting anything
+    } else if (spec == null) {
       try {
         path = ModelLocator.resolve(DEFAULT_MODEL);
         spec = DEFAULT_MODEL;
@@ -143,9 +172,10 @@ final class LocalCommand implements Callable<Integer> {
             "--port",
             String.valueOf(port),
             "--model",
-            path.toString(),
+            sim ? spec : path.toString(),
             "--served-model-name",
             name),
+        List.of(),
         token);
     int perWorker =
         threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
@@ -153,21 +183,25 @@ final class LocalCommand implements Callable<Integer> {
     awaitAlive(url, 0, deadline);
     for (int i = 0; i < workers; i++) {
       String id = roles.get(i) + "-" + i;
-      start(
-          id,
-          List.of(
-              "worker",
-              "--role",
-              roles.get(i),
-              "--controller",
-              url,
-              "--model",
-              path.toString(),
-              "--id",
-              id,
-              "--threads",
-              String.valueOf(perWorker)),
-          null);
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "worker",
+                  "--role",
+                  roles.get(i),
+                  "--controller",
+                  url,
+                  "--model",
+                  sim ? spec : path.toString(),
+                  "--id",
+                  id,
+                  "--threads",
+                  String.valueOf(perWorker)));
+      long kvMb = kvMemoryMb > 0 ? kvMemoryMb : sim ? SIM_KV_MEMORY_MB : 0;
+      if (kvMb > 0) {
+        args.addAll(List.of("--kv-memory-mb", String.valueOf(kvMb)));
+      }
+      start(id, args, sim ? SIM_WORKER_JVM : List.of(), null);
     }
     awaitAlive(url, workers, deadline);
     System.out.printf(
@@ -207,8 +241,12 @@ final class LocalCommand implements Callable<Integer> {
     }
   }
 
-  /** Starts a child; {@code token}, when not null, goes into its {@value AdminToken#ENV}. */
-  private void start(String what, List<String> args, AdminToken token) throws IOException {
+  /**
+   * Starts a child with extra JVM options {@code jvm}; {@code token}, when not null, goes into its
+   * {@value AdminToken#ENV}.
+   */
+  private void start(String what, List<String> args, List<String> jvm, AdminToken token)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.addAll(
@@ -216,11 +254,9 @@ final class LocalCommand implements Callable<Integer> {
             "--add-modules",
             "jdk.incubator.vector",
             "--enable-native-access=ALL-UNNAMED",
-            "-XX:+UseParallelGC",
-            "-Dduet.parent.pid=" + ProcessHandle.current().pid(),
-            "-cp",
-            System.getProperty("java.class.path"),
-            DuetCommand.class.getName()));
+            "-Dduet.parent.pid=" + ProcessHandle.current().pid()));
+    cmd.addAll(jvm.isEmpty() ? List.of("-XX:+UseParallelGC") : jvm);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DuetCommand.class.getName()));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
     if (token != null) {
@@ -283,6 +319,9 @@ final class LocalCommand implements Callable<Integer> {
   }
 
   static String servedName(String spec) {
+    if (ModelLoader.isSim(spec)) {
+      return spec.substring(ModelLoader.SIM_PREFIX.length()).split(":")[0];
+    }
     String last = spec.substring(spec.lastIndexOf('/') + 1);
     if (last.startsWith("synth:")) {
       last = last.substring("synth:".length()).split(":")[0];

@@ -5,7 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
+import dev.duet.engine.sim.SimModel;
 import dev.duet.engine.tensor.ComputePool;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.KvHandoff;
@@ -21,6 +22,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code duet worker}: one worker process. */
@@ -32,7 +34,9 @@ import picocli.CommandLine.Option;
           + " heartbeat its load every second.",
       "Roles: both (prefill and decode in one process, the colocated baseline), prefill (computes"
           + " prompts and writes their KV into a decode worker over kv-transfer), decode (holds"
-          + " the KV pool in shared memory, continues requests and streams their tokens)."
+          + " the KV pool in shared memory, continues requests and streams their tokens).",
+      "With --engine sim --profile NAME the worker emulates a GPU: passes take the profile's"
+          + " time, real-size KV moves over kv-transfer, tokens are deterministic (docs/sim.md)."
     })
 final class WorkerCommand implements Callable<Integer> {
 
@@ -44,9 +48,12 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Option(
       names = "--model",
-      required = true,
-      description = "A .gguf file, a model directory, hf:ORG/REPO[/FILE] or synth:PRESET.")
+      description =
+          "A .gguf file, a model directory, hf:ORG/REPO[/FILE], synth:PRESET or"
+              + " sim:PROFILE[:KV_SCALE[:SPEEDUP]] (required unless --engine sim).")
   String model;
+
+  @Mixin EngineChoice engineChoice = new EngineChoice();
 
   @Option(names = "--port", defaultValue = "0", description = "Port (0: any free port).")
   int port;
@@ -87,10 +94,11 @@ final class WorkerCommand implements Callable<Integer> {
   int threads;
 
   /** Blocks for --max-batch full contexts, within --kv-memory-mb, at least one full context. */
-  private int autoKvBlocks(dev.duet.engine.model.LlamaConfig c) {
+  private int autoKvBlocks(Model m) {
+    dev.duet.engine.model.LlamaConfig c = m.config();
     int bs = EngineOptions.defaults().blockSize();
     long contextBlocks = (c.contextLength() + bs - 1) / bs;
-    long bytesPerBlock = 2L * c.nLayers() * bs * c.kvDim() * Float.BYTES;
+    long bytesPerBlock = 2L * c.nLayers() * bs * c.kvDim() * m.kvDtype().bytes();
     long fit = kvMemoryMb * 1_000_000L / bytesPerBlock;
     return (int) Math.max(contextBlocks, Math.min((long) maxBatch * contextBlocks, fit));
   }
@@ -102,10 +110,25 @@ final class WorkerCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--role must be prefill, decode or both, not " + role);
     }
     String instanceId = id != null ? id : "worker-" + UUID.randomUUID().toString().substring(0, 8);
-    ComputePool pool = threads > 0 ? new ComputePool(threads) : ComputePool.ofAvailableProcessors();
-    LlamaModel llama = LlamaModel.load(ModelLocator.resolve(model), pool);
-    int blocks = kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama.config());
+    String spec = engineChoice.modelSpec(model);
+    if (spec == null) {
+      throw new IllegalArgumentException("--model is required (or --engine sim --profile NAME)");
+    }
+    boolean sim = ModelLoader.isSim(spec);
+    // The sim computes nothing in parallel: one thread is enough.
+    ComputePool pool =
+        sim
+            ? new ComputePool(1)
+            : threads > 0 ? new ComputePool(threads) : ComputePool.ofAvailableProcessors();
+    Model llama = ModelLoader.load(spec, pool);
+    int blocks = kvBlocks > 0 ? kvBlocks : autoKvBlocks(llama);
     PrometheusMeterRegistry meters = WorkerMetrics.newRegistry();
+    if (llama instanceof SimModel simModel) {
+      io.micrometer.core.instrument.FunctionCounter.builder(
+              "duet.sim.late.steps", simModel, SimModel::lateSteps)
+          .description("emulated passes whose own CPU work overran the profile's time")
+          .register(meters);
+    }
     WorkerEngine we = WorkerEngine.create(llama, r, blocks, meters);
     InferenceEngine engine = we.engine();
     KvHandoff kv = we.kv();
@@ -120,7 +143,7 @@ final class WorkerCommand implements Callable<Integer> {
     d.put("id", instanceId);
     d.put("role", r);
     d.put("endpoint", "http://" + host + ":" + actual);
-    d.put("model", model);
+    d.put("model", spec);
     d.put("kv_blocks", engine.cache().totalBlocks());
     d.put("block_size", engine.cache().layout().blockSize());
     d.put("max_batch", maxBatch);

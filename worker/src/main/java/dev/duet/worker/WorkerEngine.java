@@ -2,9 +2,8 @@ package dev.duet.worker;
 
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
-import dev.duet.engine.kv.KvDtype;
 import dev.duet.engine.kv.KvLayout;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.kvtransfer.KvTransferConfig;
 import dev.duet.kvtransfer.KvTransferNode;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,8 +25,7 @@ public record WorkerEngine(InferenceEngine engine, KvHandoff kv) implements Auto
    * @param meters where the kv-transfer node records its metrics
    * @throws IllegalArgumentException for another role
    */
-  public static WorkerEngine create(
-      LlamaModel model, String role, int kvBlocks, MeterRegistry meters) {
+  public static WorkerEngine create(Model model, String role, int kvBlocks, MeterRegistry meters) {
     switch (role.toLowerCase(Locale.ROOT)) {
       case "both" -> {
         return new WorkerEngine(plain(model, kvBlocks), null);
@@ -44,7 +42,7 @@ public record WorkerEngine(InferenceEngine engine, KvHandoff kv) implements Auto
         KvHandoff kv =
             KvHandoff.decodeSide(
                 KvTransferNode.start(KvTransferConfig.defaults(), meters),
-                KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), kvBlocks, KvDtype.F32));
+                KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), kvBlocks, model.kvDtype()));
         return new WorkerEngine(new InferenceEngine(model, kv.pool()), kv);
       }
       default ->
@@ -52,8 +50,9 @@ public record WorkerEngine(InferenceEngine engine, KvHandoff kv) implements Auto
     }
   }
 
-  private static InferenceEngine plain(LlamaModel model, int kvBlocks) {
-    return InferenceEngine.create(model, EngineOptions.defaults().withKvBlocks(kvBlocks));
+  private static InferenceEngine plain(Model model, int kvBlocks) {
+    return InferenceEngine.create(
+        model, EngineOptions.defaults().withKvBlocks(kvBlocks).withKvDtype(model.kvDtype()));
   }
 
   /** Closes the engine, then the transfer node (which unmaps a decode pool's memory). */

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.engine.exec.GenerationSnapshot;
 import dev.duet.engine.exec.SnapshotJson;
 import dev.duet.engine.exec.TokenEvent;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.sampling.SamplingParams;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -51,7 +51,7 @@ public final class WorkerServer implements AutoCloseable {
   public static final int MAX_BODY_BYTES = 4 << 20;
 
   private final Vertx vertx;
-  private final LlamaModel model;
+  private final Model model;
   private final StepLoop loop;
   private final WorkerMetrics metrics;
   private final KvHandoff kv;
@@ -61,7 +61,7 @@ public final class WorkerServer implements AutoCloseable {
   /** How long a request may stay frozen for a migration the controller never settles. */
   static final long FROZEN_LIMIT_MS = 30_000;
 
-  public WorkerServer(Vertx vertx, LlamaModel model, StepLoop loop, WorkerMetrics metrics) {
+  public WorkerServer(Vertx vertx, Model model, StepLoop loop, WorkerMetrics metrics) {
     this(vertx, model, loop, metrics, null);
   }
 
@@ -69,7 +69,7 @@ public final class WorkerServer implements AutoCloseable {
    * @param kv the KV handoff of a prefill or decode instance, or null (role both)
    */
   public WorkerServer(
-      Vertx vertx, LlamaModel model, StepLoop loop, WorkerMetrics metrics, KvHandoff kv) {
+      Vertx vertx, Model model, StepLoop loop, WorkerMetrics metrics, KvHandoff kv) {
     this.vertx = vertx;
     this.model = model;
     this.loop = loop;
@@ -560,7 +560,7 @@ public final class WorkerServer implements AutoCloseable {
   /** A parsed generate request. */
   record Request(String id, int[] prompt, SamplingParams params, long ttftBudgetNanos) {
 
-    static Request parse(JsonNode root, LlamaModel model) {
+    static Request parse(JsonNode root, Model model) {
       if (root == null || !root.isObject()) {
         throw new IllegalArgumentException("the body must be a JSON object");
       }

@@ -6,7 +6,7 @@ import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.engine.chat.ChatPromptEncoder;
 import dev.duet.engine.chat.ChatTemplateException;
 import dev.duet.engine.chat.ModelChatTemplate;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.tokenizer.Tokenizer;
 import java.util.Objects;
 
@@ -30,7 +30,7 @@ public record ServedModel(
   }
 
   /** From a loaded model (its weights are mapped, never read here). */
-  public static ServedModel of(String name, LlamaModel model) {
+  public static ServedModel of(String name, Model model) {
     return new ServedModel(
         name, model.tokenizer(), ModelChatTemplate.forModel(model), model.config().contextLength());
   }

@@ -12,7 +12,7 @@ import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.worker.ControllerLink;
 import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
@@ -51,14 +51,14 @@ public final class TestCluster implements AutoCloseable {
   private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
-  public TestCluster(LlamaModel model, String name, int workers, int kvBlocks, Duration ttftBudget)
+  public TestCluster(Model model, String name, int workers, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     this(model, name, java.util.Collections.nCopies(workers, "both"), kvBlocks, ttftBudget);
   }
 
   /** Workers of the given roles ({@code both}, {@code prefill}, {@code decode}). */
   public TestCluster(
-      LlamaModel model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
+      Model model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     int workers = roles.size();
     GatewayMetrics gatewayMetrics = new GatewayMetrics(registry);

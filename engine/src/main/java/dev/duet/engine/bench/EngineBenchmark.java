@@ -61,7 +61,10 @@ public final class EngineBenchmark {
   }
 
   public Result run(List<Integer> promptLengths, List<Integer> batches, int decodeSteps) {
-    LlamaModel model = engine.model();
+    if (!(engine.model() instanceof LlamaModel model)) {
+      throw new IllegalArgumentException(
+          "the engine benchmark needs a CPU model, not " + engine.model().source());
+    }
     long weightBytes = model.weights().matrixBytes();
     progress.accept("warming up");
     prefillOnce(Math.min(64, model.config().contextLength() / 2), 0);

@@ -1,11 +1,11 @@
 package dev.duet.engine.chat;
 
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.tokenizer.Tokenizer;
 
 /**
  * The chat template to use for a loaded model: the one it ships ({@link
- * LlamaModel#chatTemplateSource()}), with its BOS/EOS token texts, or else {@link #FALLBACK}.
+ * Model#chatTemplateSource()}), with its BOS/EOS token texts, or else {@link #FALLBACK}.
  *
  * <p>The fallback is a plain-text transcript ({@code "User: ...\nAssistant:"}), not ChatML: models
  * without a template are mostly base models that were never taught any chat markup, and a
@@ -44,7 +44,7 @@ public record ModelChatTemplate(ChatTemplate template, boolean fallback) {
    *
    * @throws ChatTemplateException when the model's template does not compile
    */
-  public static ModelChatTemplate forModel(LlamaModel model) {
+  public static ModelChatTemplate forModel(Model model) {
     Tokenizer tok = model.tokenizer();
     String bos = tok.bosId() >= 0 ? tok.piece(tok.bosId()) : "";
     String eos = tok.eosId() >= 0 ? tok.piece(tok.eosId()) : "";
@@ -55,12 +55,12 @@ public record ModelChatTemplate(ChatTemplate template, boolean fallback) {
         .orElseGet(() -> new ModelChatTemplate(ChatTemplate.compile(FALLBACK, bos, eos), true));
   }
 
-  private static ChatTemplate compile(String source, String bos, String eos, LlamaModel model) {
+  private static ChatTemplate compile(String source, String bos, String eos, Model model) {
     try {
       return ChatTemplate.compile(source, bos, eos);
     } catch (ChatTemplateException e) {
       throw new ChatTemplateException(
-          model.path() + ": tokenizer.chat_template: " + e.getMessage(), e);
+          model.source() + ": tokenizer.chat_template: " + e.getMessage(), e);
     }
   }
 }

@@ -5,7 +5,7 @@ import dev.duet.engine.kv.KvLayout;
 import dev.duet.engine.kv.KvSequence;
 import dev.duet.engine.model.BatchRow;
 import dev.duet.engine.model.LlamaConfig;
-import dev.duet.engine.model.LlamaModel;
+import dev.duet.engine.model.Model;
 import dev.duet.engine.sampling.Sampler;
 import dev.duet.engine.sampling.SamplingParams;
 import dev.duet.engine.tokenizer.StreamingDetokenizer;
@@ -21,10 +21,10 @@ import java.util.Map;
  */
 public final class InferenceEngine implements AutoCloseable {
 
-  private final LlamaModel model;
+  private final Model model;
   private final KvCachePool cache;
 
-  public InferenceEngine(LlamaModel model, KvCachePool cache) {
+  public InferenceEngine(Model model, KvCachePool cache) {
     if (cache.layout().numLayers() != model.config().nLayers()
         || cache.layout().kvDim() != model.config().kvDim()) {
       throw new IllegalArgumentException(
@@ -35,7 +35,7 @@ public final class InferenceEngine implements AutoCloseable {
   }
 
   /** An engine with its own KV pool of {@code options.kvBlocks()} blocks. */
-  public static InferenceEngine create(LlamaModel model, EngineOptions options) {
+  public static InferenceEngine create(Model model, EngineOptions options) {
     LlamaConfig c = model.config();
     KvLayout layout =
         new KvLayout(
@@ -48,7 +48,7 @@ public final class InferenceEngine implements AutoCloseable {
     return new InferenceEngine(model, new KvCachePool(layout));
   }
 
-  public LlamaModel model() {
+  public Model model() {
     return model;
   }
 
@@ -147,7 +147,7 @@ public final class InferenceEngine implements AutoCloseable {
 
   /**
    * {@link #step(List, Map)}, telling {@code layerStored} (may be null) each layer as soon as its
-   * K/V for every row of the pass is in the cache (see {@link LlamaModel#forward(List, KvCachePool,
+   * K/V for every row of the pass is in the cache (see {@link Model#forward(List, KvCachePool,
    * java.util.function.IntConsumer)}).
    */
   public List<TokenEvent> step(

@@ -20,7 +20,7 @@ import java.util.Optional;
  * <p>Threading: {@link #forward} runs one batch at a time (calls are serialized); it spreads each
  * batch over the model's {@link ComputePool}. Everything else is immutable.
  */
-public final class LlamaModel implements AutoCloseable {
+public final class LlamaModel implements Model {
 
   /** The two on-disk forms a model comes in. */
   public enum Format {
@@ -128,6 +128,12 @@ public final class LlamaModel implements AutoCloseable {
     return format;
   }
 
+  @Override
+  public String source() {
+    return path.toString();
+  }
+
+  @Override
   public LlamaConfig config() {
     return config;
   }
@@ -136,6 +142,7 @@ public final class LlamaModel implements AutoCloseable {
     return weights;
   }
 
+  @Override
   public Tokenizer tokenizer() {
     return tokenizer;
   }
@@ -145,23 +152,12 @@ public final class LlamaModel implements AutoCloseable {
    * tokenizer.chat_template}; for Hugging Face directories, {@code chat_template} in {@code
    * tokenizer_config.json}).
    */
+  @Override
   public Optional<String> chatTemplateSource() {
     return chatTemplateSource;
   }
 
-  /**
-   * Runs one batch: stores each row's K/V at its position in {@code cache} and returns, for each
-   * row that wants them, its logits over the vocabulary (null for the others).
-   */
-  public float[][] forward(List<BatchRow> rows, KvCachePool cache) {
-    return forward(rows, cache, null);
-  }
-
-  /**
-   * {@link #forward(List, KvCachePool)}, telling {@code layerStored} (may be null) each layer index
-   * as soon as that layer's K/V of every row is in the cache, before the next layer computes: what
-   * lets a transfer of layer L overlap the compute of layer L+1.
-   */
+  @Override
   public synchronized float[][] forward(
       List<BatchRow> rows, KvCachePool cache, java.util.function.IntConsumer layerStored) {
     if (rows.isEmpty()) {

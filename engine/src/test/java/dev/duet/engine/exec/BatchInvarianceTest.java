@@ -137,7 +137,7 @@ class BatchInvarianceTest {
 
   /** Greedy run of one prompt alone, returning each step's logits. */
   private static float[][] logitsAlone(InferenceEngine engine, int[] prompt, int chunk) {
-    LlamaModel llama = engine.model();
+    var llama = engine.model();
     var kv = engine.cache().newSequence();
     try {
       float[][] out = new float[STEPS][];

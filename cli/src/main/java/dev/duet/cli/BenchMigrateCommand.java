@@ -240,7 +240,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
             "sim:h100-llama3-8b:16",
             List.of("prefill", "decode", "decode"),
             List.of("--policy", policy.toString()),
-            List.of("--kv-memory-mb", "256"),
+            List.of("--kv-memory-mb", "512"),
             log)) {
       String cordoned = c.instances("decode").get(1);
       c.admin("/instances/" + cordoned + "/cordon", "{}");
@@ -328,7 +328,7 @@ final class BenchMigrateCommand implements Callable<Integer> {
       out.println("skewed load (one decode worker cordoned for the first third of the arrivals)");
       out.printf(
           "%12s %6s %6s %7s %12s %12s %12s %11s%n",
-          "rebalancer", "sent", "ok", "failed", "TTFT p99", "TPOT p50", "TPOT p99", "migrations");
+          "rebalancer", "sent", "ok", "refused", "TTFT p99", "TPOT p50", "TPOT p99", "migrations");
       for (JsonNode s : report.path("skewed_load")) {
         out.printf(
             Locale.ROOT,

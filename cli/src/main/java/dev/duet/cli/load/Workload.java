@@ -75,6 +75,18 @@ public final class Workload {
     }
   }
 
+  /** This workload with every output capped at {@code max} tokens. */
+  public Workload capOutput(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("the output cap must be >= 1, got " + max);
+    }
+    return new Workload(
+        name + " (outputs <= " + max + ")",
+        shapes.stream()
+            .map(s -> new Shape(s.promptTokens(), Math.min(s.outputTokens(), max)))
+            .toList());
+  }
+
   public String name() {
     return name;
   }

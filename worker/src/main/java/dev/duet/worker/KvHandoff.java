@@ -38,6 +38,8 @@ public final class KvHandoff implements AutoCloseable {
   private final KvCachePool pool;
   private final KvRegion region; // this instance's pool, when peers write into it
   private final Map<String, TransferChannel> channels = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * @param region the registered region of {@code pool}'s memory (decode side), or null
@@ -217,9 +219,12 @@ public final class KvHandoff implements AutoCloseable {
         pool);
   }
 
+  /** Closes the channels and the node (idempotent). */
   @Override
   public void close() {
-    channels.values().forEach(TransferChannel::close);
-    node.close();
+    if (closed.compareAndSet(false, true)) {
+      channels.values().forEach(TransferChannel::close);
+      node.close();
+    }
   }
 }

@@ -166,10 +166,60 @@ class MigrationTest {
     Migrator.Result gaveUp = migrate(s.id, null, new Migrator.Options(0, 1));
     assertThat(gaveUp.outcome()).as(gaveUp.detail()).isEqualTo("gave_up");
     s.read(1);
+    // The target cannot reserve: another request's reservation holds nearly all of w3's blocks.
+    String w3 = cluster.registry.find("w3").orElseThrow().descriptor().endpoint();
+    HttpResponse<String> filler =
+        http.send(
+            HttpRequest.newBuilder(java.net.URI.create(w3 + "/internal/v1/reserve"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"filler\",\"tokens\":1000}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(filler.statusCode()).as(filler.body()).isEqualTo(200);
+    Migrator.Result refused = migrate(s.id, "w3", Migrator.Options.defaults());
+    assertThat(refused.outcome()).as(refused.detail()).isEqualTo("target_refused");
+    http.send(
+        HttpRequest.newBuilder(java.net.URI.create(w3 + "/internal/v1/cancel"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"filler\"}"))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+    s.read(1);
     // Not found once it has finished.
     s.read(Integer.MAX_VALUE);
     assertThat(s.text.toString()).isEqualTo(reference.text.toString());
     assertThat(migrate(s.id, null, Migrator.Options.defaults()).outcome()).isEqualTo("not_found");
     awaitAllBlocksFree();
+  }
+
+  @Test
+  void aTargetWhoseTransferFailsLeavesTheRequestDecodingOnTheSource() throws Exception {
+    try (SimModel sim = SimModel.create(PROFILE, 1, 1);
+        TestCluster small =
+            new TestCluster(
+                sim, "sim", List.of("prefill", "decode", "decode"), 64, Duration.ZERO)) {
+      TestCluster shared = cluster;
+      cluster = small;
+      try {
+        Stream reference = new Stream(body(31));
+        reference.read(Integer.MAX_VALUE);
+        Stream s = new Stream(body(31));
+        s.read(2);
+        String source = small.gateway.inFlight().find(s.id).orElseThrow().instance();
+        int target = source.equals("w1") ? 2 : 1;
+        // The target's kv-transfer node goes away; its HTTP API still answers (it reserves).
+        small.workerEngines.get(target).kv().close();
+        Migrator.Result r = migrate(s.id, "w" + target, Migrator.Options.defaults());
+        assertThat(r.outcome()).as(r.detail()).isEqualTo("target_failed");
+        s.read(Integer.MAX_VALUE);
+        assertThat(s.text.toString()).isEqualTo(reference.text.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (small.engines.get(3 - target).cache().usedBlocks() > 0
+            && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertThat(small.engines.get(3 - target).cache().usedBlocks()).isZero();
+      } finally {
+        cluster = shared;
+      }
+    }
   }
 }

@@ -48,6 +48,7 @@ public final class TestCluster implements AutoCloseable {
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
   final List<StepLoop> loops = new ArrayList<>();
+  final List<WorkerEngine> workerEngines = new ArrayList<>();
   private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
@@ -102,6 +103,7 @@ public final class TestCluster implements AutoCloseable {
       link.start();
       closers.addAll(List.of(link, server, loop, we));
       workerParts.add(List.of(link, server, loop));
+      workerEngines.add(we);
       engines.add(engine);
       workerMetrics.add(metrics);
       loops.add(loop);

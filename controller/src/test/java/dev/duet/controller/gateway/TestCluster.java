@@ -14,7 +14,6 @@ import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.model.Model;
 import dev.duet.worker.ControllerLink;
-import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerEngine;
 import dev.duet.worker.WorkerMetrics;
@@ -84,10 +83,9 @@ public final class TestCluster implements AutoCloseable {
       String role = roles.get(w);
       WorkerEngine we = WorkerEngine.create(model, role, kvBlocks, new SimpleMeterRegistry());
       InferenceEngine engine = we.engine();
-      KvHandoff kv = we.kv();
       StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
       WorkerMetrics metrics = new WorkerMetrics(loop, kvBlocks);
-      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, kv);
+      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, we);
       int wport = server.listen("127.0.0.1", 0).await();
       ObjectNode d = json.createObjectNode();
       d.put("id", "w" + w);
@@ -98,7 +96,7 @@ public final class TestCluster implements AutoCloseable {
       d.put("block_size", 16);
       d.put("max_batch", 8);
       ControllerLink link =
-          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
+          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop, we.role());
       link.start();
       closers.addAll(List.of(link, server, loop, we));
       workerParts.add(List.of(link, server, loop));

@@ -137,11 +137,12 @@ public final class WorkerServer implements AutoCloseable {
       }
       case "/internal/v1/generate" -> withBody(req, this::generate);
       case "/internal/v1/role" -> withBody(req, this::flip);
-      case "/internal/v1/reserve" -> withBody(req, this::reserve);
-      case "/internal/v1/resume" -> withBody(req, this::resume);
-      case "/internal/v1/prefill" -> withBody(req, this::prefill);
-      case "/internal/v1/recover" -> withBody(req, this::recover);
-      case "/internal/v1/migrate" -> withBody(req, this::migrate);
+      // The role is checked first here (the answer names it), and again as the work is queued.
+      case "/internal/v1/reserve" -> ifTaken(req, WorkerRole.Work.DECODE, this::reserve);
+      case "/internal/v1/resume" -> ifTaken(req, WorkerRole.Work.DECODE, this::resume);
+      case "/internal/v1/prefill" -> ifTaken(req, WorkerRole.Work.PREFILL, this::prefill);
+      case "/internal/v1/recover" -> ifTaken(req, WorkerRole.Work.DECODE, this::recover);
+      case "/internal/v1/migrate" -> ifTaken(req, WorkerRole.Work.DECODE, this::migrate);
       case "/internal/v1/migrate/commit" -> withBody(req, (r, b) -> settle(r, b, true));
       case "/internal/v1/migrate/abort" -> withBody(req, (r, b) -> settle(r, b, false));
       case "/internal/v1/cancel" ->
@@ -525,6 +526,15 @@ public final class WorkerServer implements AutoCloseable {
                         req.response().setStatusCode(204).end();
                       }
                     }));
+  }
+
+  private void ifTaken(
+      HttpServerRequest req,
+      WorkerRole.Work work,
+      java.util.function.BiConsumer<HttpServerRequest, Buffer> then) {
+    if (admitted(req.response(), work, () -> Boolean.TRUE) != null) {
+      withBody(req, then);
+    }
   }
 
   /**

@@ -9,6 +9,8 @@ import dev.duet.controller.events.EventLog;
 import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.roles.InPlaceRoleFlipper;
+import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
@@ -43,6 +45,7 @@ public final class TestCluster implements AutoCloseable {
   public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
   public final AdminApi admin;
+  public final InPlaceRoleFlipper flipper;
   public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
@@ -76,6 +79,15 @@ public final class TestCluster implements AutoCloseable {
         new AdminApi(
             AdminToken.of(ADMIN_TOKEN), registry, events, gatewayMetrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
+    flipper =
+        new InPlaceRoleFlipper(
+            vertx,
+            registry,
+            gateway.migrator(),
+            events,
+            new InPlaceRoleFlipper.Options(Duration.ofSeconds(20), Duration.ofMillis(20), 2),
+            System::nanoTime);
+    RoleAdmin.register(admin, flipper, registry);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
@@ -105,6 +117,7 @@ public final class TestCluster implements AutoCloseable {
       loops.add(loop);
     }
     closers.add(controller);
+    closers.add(flipper);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < workers && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -133,7 +146,13 @@ public final class TestCluster implements AutoCloseable {
     return loops.get(i).load().tokens();
   }
 
-  int usedBlocks() {
+  /** Worker {@code i}'s step loop load now. */
+  public StepLoop.Load load(int i) {
+    return loops.get(i).load();
+  }
+
+  /** KV blocks in use over every worker. */
+  public int usedBlocks() {
     return engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum();
   }
 

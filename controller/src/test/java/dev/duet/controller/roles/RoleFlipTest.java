@@ -150,7 +150,7 @@ class RoleFlipTest {
     cluster =
         new TestCluster(model, "sim", List.of("prefill", "decode", "decode"), 64, Duration.ZERO);
     int n = 4;
-    int maxTokens = 120;
+    int maxTokens = 100;
     List<CompletableFuture<String>> reference = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       reference.add(new Stream(body(i, maxTokens, true)).rest());
@@ -201,10 +201,10 @@ class RoleFlipTest {
     cluster =
         new TestCluster(model, "sim", List.of("prefill", "prefill", "decode"), 256, Duration.ZERO);
     // Long prompts: ~64 tokens a pass, so each takes several passes and the rest queue on w0.
-    String longPrompt = "Once upon a time ".repeat(60);
+    String longPrompt = "Once upon a time ".repeat(30);
     cluster.registry.cordon("w1", true);
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
-    int n = 10;
+    int n = 6;
     for (int i = 0; i < n; i++) {
       String b =
           "{\"model\":\"sim\",\"prompt\":\""

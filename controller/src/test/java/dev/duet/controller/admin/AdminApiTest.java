@@ -287,7 +287,7 @@ class AdminApiTest {
       if (f == AdminFeature.ROLE
           || f == AdminFeature.MIGRATE
           || f == AdminFeature.DRAIN
-          || f == AdminFeature.POLICY_PUT) {
+          || f == AdminFeature.POLICY_GET) {
         continue; // plugged in by the test cluster (migration, role flips), or by another test
       }
       String path = f.path().replace("{id}", f == AdminFeature.MIGRATE ? "cmpl-abc" : "w0");
@@ -302,11 +302,11 @@ class AdminApiTest {
 
   @Test
   void aRegisteredHandlerAnswersWithItsReplyOrItsError() throws Exception {
-    // The policy endpoint stands for any pluggable feature (the test cluster plugs in the others).
+    // Reading the policy stands for any pluggable feature (the test cluster plugs in the others).
     cluster.admin.register(
-        AdminFeature.POLICY_PUT,
+        AdminFeature.POLICY_GET,
         c -> {
-          String mode = c.json().path("mode").asText();
+          String mode = c.query().getOrDefault("mode", "");
           if (!mode.equals("tidal") && !mode.equals("static")) {
             throw new ApiException(ApiError.invalid("mode", "tidal or static, got " + mode));
           }
@@ -314,20 +314,20 @@ class AdminApiTest {
               AdminReply.accepted(
                   JSON.createObjectNode().put("mode", mode).put("dry_run", c.flag("dryRun"))));
         });
-    HttpResponse<String> r =
-        call("PUT", "/admin/v1/policy?dryRun=true", BEARER, "{\"mode\":\"tidal\"}");
+    HttpResponse<String> r = call("GET", "/admin/v1/policy?mode=tidal&dryRun=true", BEARER, null);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
     JsonNode j = JSON.readTree(r.body());
     assertThat(j.path("mode").asText()).isEqualTo("tidal");
     assertThat(j.path("dry_run").asBoolean()).isTrue();
-    HttpResponse<String> bad = call("PUT", "/admin/v1/policy", BEARER, "{\"mode\":\"chef\"}");
+    HttpResponse<String> bad = call("GET", "/admin/v1/policy?mode=chef", BEARER, null);
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(JSON.readTree(bad.body()).at("/error/param").asText()).isEqualTo("mode");
-    assertThat(call("PUT", "/admin/v1/policy", BEARER, "{oops").statusCode()).isEqualTo(400);
+    assertThat(call("GET", "/admin/v1/policy?mode=tidal&dryRun=maybe", BEARER, null).statusCode())
+        .isEqualTo(400);
     assertThatThrownBy(
             () ->
                 cluster.admin.register(
-                    AdminFeature.POLICY_PUT, c -> Future.failedFuture("a second handler")))
+                    AdminFeature.POLICY_GET, c -> Future.failedFuture("a second handler")))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("/admin/v1/policy");
   }

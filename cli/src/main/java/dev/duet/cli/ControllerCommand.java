@@ -14,6 +14,8 @@ import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.roles.InPlaceRoleFlipper;
+import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
@@ -127,6 +129,15 @@ final class ControllerCommand implements Callable<Integer> {
             events);
     AdminApi admin = new AdminApi(token, registry, events, metrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
+    InPlaceRoleFlipper flipper =
+        new InPlaceRoleFlipper(
+            vertx,
+            registry,
+            gateway.migrator(),
+            events,
+            InPlaceRoleFlipper.Options.defaults(),
+            System::nanoTime);
+    RoleAdmin.register(admin, flipper, registry);
     new Rebalancer(registry, gateway, () -> policies.current().policy().rebalancer()).start(vertx);
     ControllerServer server = new ControllerServer(vertx, gateway, registry, admin);
     int actual = server.listen(host, port).await();
@@ -145,6 +156,7 @@ final class ControllerCommand implements Callable<Integer> {
             new Thread(
                 () -> {
                   server.close();
+                  flipper.close();
                   if (closeWatcher != null) {
                     closeWatcher.close();
                   }

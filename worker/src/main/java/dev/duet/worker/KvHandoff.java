@@ -51,6 +51,14 @@ public final class KvHandoff implements AutoCloseable {
   }
 
   /**
+   * A pool that can both write out and take in (a worker that may flip between prefill and decode):
+   * {@link #decodeSide}.
+   */
+  public static KvHandoff registered(KvTransferNode node, KvLayout layout) {
+    return decodeSide(node, layout);
+  }
+
+  /**
    * The decode side: a KV pool of {@code layout} in memory the node allocates (a shared-memory file
    * when it can, so a same-host prefill instance writes into it directly), registered so peers can
    * write into it. Build the engine on {@link #pool()}.

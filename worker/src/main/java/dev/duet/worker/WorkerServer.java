@@ -23,8 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A worker's HTTP control API on Vert.x (role {@code both} for now: prefill and decode in one
- * process).
+ * A worker's HTTP control API on Vert.x. Its {@link WorkerRole} decides which work it accepts: a
+ * prefill worker refuses {@code reserve}, {@code resume}, {@code recover} and {@code migrate} with
+ * a 409 naming its role, a decode worker refuses {@code prefill}; {@code POST /internal/v1/role}
+ * flips a prefill or decode worker to the other role in place.
  *
  * <ul>
  *   <li>{@code POST /internal/v1/generate}: {@code {"id", "prompt_ids" | "prompt", "params":
@@ -59,21 +61,36 @@ public final class WorkerServer implements AutoCloseable {
   // The open event stream of each request here, by id (a migration's commit ends it).
   private final java.util.Map<String, EventStream> streams =
       new java.util.concurrent.ConcurrentHashMap<>();
+  private final WorkerRole role;
   private HttpServer server;
 
   /** How long a request may stay frozen for a migration the controller never settles. */
   static final long FROZEN_LIMIT_MS = 30_000;
 
+  /** A colocated worker (role {@code both}). */
   public WorkerServer(Vertx vertx, Model model, StepLoop loop, WorkerMetrics metrics) {
-    this(vertx, model, loop, metrics, null);
+    this(vertx, model, loop, metrics, null, new WorkerRole("both"));
+  }
+
+  /** The worker {@code we} built: its engine's handoff and role. */
+  public WorkerServer(
+      Vertx vertx, Model model, StepLoop loop, WorkerMetrics metrics, WorkerEngine we) {
+    this(vertx, model, loop, metrics, we.kv(), we.role());
   }
 
   /**
    * @param kv the KV handoff of a prefill or decode instance, or null (role both)
+   * @param role the worker's role
    */
   public WorkerServer(
-      Vertx vertx, Model model, StepLoop loop, WorkerMetrics metrics, KvHandoff kv) {
+      Vertx vertx,
+      Model model,
+      StepLoop loop,
+      WorkerMetrics metrics,
+      KvHandoff kv,
+      WorkerRole role) {
     this.vertx = vertx;
+    this.role = role;
     this.model = model;
     this.loop = loop;
     this.metrics = metrics;
@@ -115,14 +132,20 @@ public final class WorkerServer implements AutoCloseable {
         o.put("pending_prompt_tokens", l.pendingPromptTokens());
         o.put("prefill_tokens_per_s", l.prefillTokensPerS());
         o.put("decode_tokens_per_s", l.decodeTokensPerS());
+        o.put("reserved", l.reserved());
+        WorkerRole.State r = role.state();
+        o.put("role", r.role());
+        o.put("role_epoch", r.epoch());
         req.response().putHeader("content-type", "application/json").end(o.toString());
       }
       case "/internal/v1/generate" -> withBody(req, this::generate);
-      case "/internal/v1/reserve" -> withBody(req, this::reserve);
-      case "/internal/v1/resume" -> withBody(req, this::resume);
-      case "/internal/v1/prefill" -> withBody(req, this::prefill);
-      case "/internal/v1/recover" -> withBody(req, this::recover);
-      case "/internal/v1/migrate" -> withBody(req, this::migrate);
+      case "/internal/v1/role" -> withBody(req, this::flip);
+      // The role is checked first here (the answer names it), and again as the work is queued.
+      case "/internal/v1/reserve" -> ifTaken(req, WorkerRole.Work.DECODE, this::reserve);
+      case "/internal/v1/resume" -> ifTaken(req, WorkerRole.Work.DECODE, this::resume);
+      case "/internal/v1/prefill" -> ifTaken(req, WorkerRole.Work.PREFILL, this::prefill);
+      case "/internal/v1/recover" -> ifTaken(req, WorkerRole.Work.DECODE, this::recover);
+      case "/internal/v1/migrate" -> ifTaken(req, WorkerRole.Work.DECODE, this::migrate);
       case "/internal/v1/migrate/commit" -> withBody(req, (r, b) -> settle(r, b, true));
       case "/internal/v1/migrate/abort" -> withBody(req, (r, b) -> settle(r, b, false));
       case "/internal/v1/cancel" ->
@@ -170,22 +193,29 @@ public final class WorkerServer implements AutoCloseable {
       return;
     }
     Context ctx = vertx.getOrCreateContext();
-    loop.reserve(j.path("id").asText(), j.path("tokens").asInt())
-        .whenComplete(
-            (seq, failure) ->
-                ctx.runOnContext(
-                    v -> {
-                      if (failure != null) {
-                        error(req.response(), 400, failure.getMessage());
-                      } else if (seq == null) {
-                        metrics.refused("no_kv_room");
-                        error(req.response(), 429, "no room for the request's KV here");
-                      } else {
-                        req.response()
-                            .putHeader("content-type", "application/json")
-                            .end(kv.ticket(seq).toString());
-                      }
-                    }));
+    var reserved =
+        admitted(
+            req.response(),
+            WorkerRole.Work.DECODE,
+            () -> loop.reserve(j.path("id").asText(), j.path("tokens").asInt()));
+    if (reserved == null) {
+      return;
+    }
+    reserved.whenComplete(
+        (seq, failure) ->
+            ctx.runOnContext(
+                v -> {
+                  if (failure != null) {
+                    error(req.response(), 400, failure.getMessage());
+                  } else if (seq == null) {
+                    metrics.refused("no_kv_room");
+                    error(req.response(), 429, "no room for the request's KV here");
+                  } else {
+                    req.response()
+                        .putHeader("content-type", "application/json")
+                        .end(kv.ticket(seq).toString());
+                  }
+                }));
   }
 
   /** Decode side of a handoff: continue from the snapshot and stream the rest. */
@@ -207,17 +237,25 @@ public final class WorkerServer implements AutoCloseable {
             loop.cancel(snap.id());
           }
         });
-    loop.resume(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id()))
-        .whenComplete(
-            (ok, failure) -> {
-              if (failure != null) {
-                ctx.runOnContext(
-                    v -> {
-                      done.set(true);
-                      error(resp, 400, failure.getMessage());
-                    });
-              }
-            });
+    var resumed =
+        admitted(
+            resp,
+            WorkerRole.Work.DECODE,
+            () -> loop.resume(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id())));
+    if (resumed == null) {
+      done.set(true);
+      return;
+    }
+    resumed.whenComplete(
+        (ok, failure) -> {
+          if (failure != null) {
+            ctx.runOnContext(
+                v -> {
+                  done.set(true);
+                  error(resp, 400, failure.getMessage());
+                });
+          }
+        });
   }
 
   /**
@@ -242,33 +280,43 @@ public final class WorkerServer implements AutoCloseable {
     HttpServerResponse resp = req.response();
     Context ctx = vertx.getOrCreateContext();
     ObjectNode[] snapshot = {null};
-    loop.submit(
-            r.id(),
-            r.prompt(),
-            r.params(),
-            r.ttftBudgetNanos(),
-            kv.handoff(ticket, g -> snapshot[0] = SnapshotJson.write(g.snapshot())),
-            ev -> {
-              ObjectNode out = JSON.createObjectNode();
-              out.set("event", event(ev, r.prompt().length));
-              if (snapshot[0] != null) {
-                out.set("snapshot", snapshot[0]);
-              }
-              ctx.runOnContext(
-                  v -> resp.putHeader("content-type", "application/json").end(out.toString()));
-            })
-        .whenComplete(
-            (accepted, failure) ->
-                ctx.runOnContext(
-                    v -> {
-                      if (failure != null) {
-                        error(resp, 400, failure.getMessage());
-                      } else if (accepted != Admission.ACCEPTED) {
-                        metrics.refused(
-                            accepted == Admission.QUEUE_FULL ? "queue_full" : "ttft_budget");
-                        error(resp, 429, "refused: " + accepted);
+    var submitted =
+        admitted(
+            resp,
+            WorkerRole.Work.PREFILL,
+            () ->
+                loop.submit(
+                    r.id(),
+                    r.prompt(),
+                    r.params(),
+                    r.ttftBudgetNanos(),
+                    kv.handoff(ticket, g -> snapshot[0] = SnapshotJson.write(g.snapshot())),
+                    ev -> {
+                      ObjectNode out = JSON.createObjectNode();
+                      out.set("event", event(ev, r.prompt().length));
+                      if (snapshot[0] != null) {
+                        out.set("snapshot", snapshot[0]);
                       }
+                      ctx.runOnContext(
+                          v ->
+                              resp.putHeader("content-type", "application/json")
+                                  .end(out.toString()));
                     }));
+    if (submitted == null) {
+      return;
+    }
+    submitted.whenComplete(
+        (accepted, failure) ->
+            ctx.runOnContext(
+                v -> {
+                  if (failure != null) {
+                    error(resp, 400, failure.getMessage());
+                  } else if (accepted != Admission.ACCEPTED) {
+                    metrics.refused(
+                        accepted == Admission.QUEUE_FULL ? "queue_full" : "ttft_budget");
+                    error(resp, 429, "refused: " + accepted);
+                  }
+                }));
   }
 
   private EventStream streamTo(
@@ -345,27 +393,35 @@ public final class WorkerServer implements AutoCloseable {
             loop.cancel(snap.id());
           }
         });
-    loop.recover(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id()))
-        .whenComplete(
-            (accepted, failure) ->
-                ctx.runOnContext(
-                    v -> {
-                      if (failure != null) {
-                        done.set(true);
-                        error(resp, 400, failure.getMessage());
-                      } else if (accepted != Admission.ACCEPTED) {
-                        done.set(true);
-                        metrics.refused("queue_full");
-                        error(resp, 429, "the worker's queue is full");
-                      } else if (!resp.headWritten()) {
-                        LOG.info(
-                            "request {}: recovering after {} tokens",
-                            snap.id(),
-                            snap.generated().length);
-                        resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
-                        resp.writeHead();
-                      }
-                    }));
+    var recovered =
+        admitted(
+            resp,
+            WorkerRole.Work.DECODE,
+            () -> loop.recover(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id())));
+    if (recovered == null) {
+      done.set(true);
+      return;
+    }
+    recovered.whenComplete(
+        (accepted, failure) ->
+            ctx.runOnContext(
+                v -> {
+                  if (failure != null) {
+                    done.set(true);
+                    error(resp, 400, failure.getMessage());
+                  } else if (accepted != Admission.ACCEPTED) {
+                    done.set(true);
+                    metrics.refused("queue_full");
+                    error(resp, 429, "the worker's queue is full");
+                  } else if (!resp.headWritten()) {
+                    LOG.info(
+                        "request {}: recovering after {} tokens",
+                        snap.id(),
+                        snap.generated().length);
+                    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
+                    resp.writeHead();
+                  }
+                }));
   }
 
   /**
@@ -389,6 +445,9 @@ public final class WorkerServer implements AutoCloseable {
       return;
     }
     String id = j.path("id").asText();
+    if (admitted(req.response(), WorkerRole.Work.DECODE, () -> Boolean.TRUE) == null) {
+      return;
+    }
     Context ctx = vertx.getOrCreateContext();
     Thread.ofVirtual()
         .name("duet-migrate-" + id)
@@ -479,6 +538,77 @@ public final class WorkerServer implements AutoCloseable {
                         req.response().setStatusCode(204).end();
                       }
                     }));
+  }
+
+  private void ifTaken(
+      HttpServerRequest req,
+      WorkerRole.Work work,
+      java.util.function.BiConsumer<HttpServerRequest, Buffer> then) {
+    if (admitted(req.response(), work, () -> Boolean.TRUE) != null) {
+      withBody(req, then);
+    }
+  }
+
+  /**
+   * Hands work to the step loop if this worker's role takes it; otherwise answers 409 naming the
+   * role and returns null.
+   */
+  private <T> T admitted(
+      HttpServerResponse resp, WorkerRole.Work work, java.util.function.Supplier<T> enqueue) {
+    try {
+      return role.admit(work, enqueue);
+    } catch (WorkerRole.Refused e) {
+      metrics.refused("role");
+      error(resp, 409, e.getMessage());
+      return null;
+    }
+  }
+
+  /**
+   * {@code POST /internal/v1/role {"role": "prefill"|"decode"}}: flips the role in place when the
+   * worker holds no request; 200 {@code {"role", "previous", "role_epoch", "changed"}}, 400 for a
+   * bad role, 409 (with the counts held) when it is colocated, flipping already, or not drained.
+   */
+  private void flip(HttpServerRequest req, Buffer body) {
+    java.util.concurrent.CompletableFuture<WorkerRole.Flip> flipping;
+    try {
+      String to = JSON.readTree(body.getBytes()).path("role").asText(null);
+      flipping = role.flip(to, loop::held);
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      error(req.response(), 400, e.getMessage());
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    flipping.thenAccept(
+        f ->
+            ctx.runOnContext(
+                v -> {
+                  ObjectNode o = JSON.createObjectNode();
+                  if (f.refusal() != null) {
+                    ObjectNode e =
+                        o.putObject("error").put("message", f.refusal()).put("code", 409);
+                    e.put("role", f.role());
+                    if (f.held() != null) {
+                      e.put("queued", f.held().queued());
+                      e.put("running", f.held().running());
+                      e.put("reserved", f.held().reserved());
+                    }
+                    req.response()
+                        .setStatusCode(409)
+                        .putHeader("content-type", "application/json")
+                        .end(o.toString());
+                    return;
+                  }
+                  if (f.changed()) {
+                    LOG.info(
+                        "role flipped from {} to {} (epoch {})", f.previous(), f.role(), f.epoch());
+                  }
+                  o.put("role", f.role());
+                  o.put("previous", f.previous());
+                  o.put("role_epoch", f.epoch());
+                  o.put("changed", f.changed());
+                  req.response().putHeader("content-type", "application/json").end(o.toString());
+                }));
   }
 
   private void generate(HttpServerRequest req, Buffer body) {

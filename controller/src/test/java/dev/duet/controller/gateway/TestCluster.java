@@ -9,12 +9,13 @@ import dev.duet.controller.events.EventLog;
 import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.roles.InPlaceRoleFlipper;
+import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.model.Model;
 import dev.duet.worker.ControllerLink;
-import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerEngine;
 import dev.duet.worker.WorkerMetrics;
@@ -44,6 +45,7 @@ public final class TestCluster implements AutoCloseable {
   public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
   public final AdminApi admin;
+  public final InPlaceRoleFlipper flipper;
   public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
@@ -78,6 +80,15 @@ public final class TestCluster implements AutoCloseable {
         new AdminApi(
             AdminToken.of(ADMIN_TOKEN), registry, events, gatewayMetrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
+    flipper =
+        new InPlaceRoleFlipper(
+            vertx,
+            registry,
+            gateway.migrator(),
+            events,
+            new InPlaceRoleFlipper.Options(Duration.ofSeconds(20), Duration.ofMillis(20), 2),
+            System::nanoTime);
+    RoleAdmin.register(admin, flipper, registry);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
@@ -85,10 +96,9 @@ public final class TestCluster implements AutoCloseable {
       String role = roles.get(w);
       WorkerEngine we = WorkerEngine.create(model, role, kvBlocks, new SimpleMeterRegistry());
       InferenceEngine engine = we.engine();
-      KvHandoff kv = we.kv();
       StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
       WorkerMetrics metrics = new WorkerMetrics(loop, kvBlocks);
-      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, kv);
+      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, we);
       int wport = server.listen("127.0.0.1", 0).await();
       ObjectNode d = json.createObjectNode();
       d.put("id", "w" + w);
@@ -99,7 +109,7 @@ public final class TestCluster implements AutoCloseable {
       d.put("block_size", 16);
       d.put("max_batch", 8);
       ControllerLink link =
-          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
+          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop, we.role());
       link.start();
       closers.addAll(List.of(link, server, loop, we));
       workerParts.add(List.of(link, server, loop));
@@ -109,6 +119,7 @@ public final class TestCluster implements AutoCloseable {
       loops.add(loop);
     }
     closers.add(controller);
+    closers.add(flipper);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < workers && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -137,7 +148,13 @@ public final class TestCluster implements AutoCloseable {
     return loops.get(i).load().tokens();
   }
 
-  int usedBlocks() {
+  /** Worker {@code i}'s step loop load now. */
+  public StepLoop.Load load(int i) {
+    return loops.get(i).load();
+  }
+
+  /** KV blocks in use over every worker. */
+  public int usedBlocks() {
     return engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum();
   }
 

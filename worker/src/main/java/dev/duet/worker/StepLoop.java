@@ -243,22 +243,13 @@ public final class StepLoop implements AutoCloseable {
           c.run();
           c = commands.poll();
         }
+        publishLoad(); // what the pass about to run holds (a prefill pass may take long)
         long t0 = System.nanoTime();
         if (scheduler.step()) {
           steps++;
           measure(System.nanoTime() - t0);
         }
-        load =
-            new Load(
-                scheduler.queued(),
-                scheduler.running(),
-                engine.cache().freeBlocks(),
-                steps,
-                tokens,
-                scheduler.pendingPromptTokens(),
-                prefillRate,
-                decodeRate,
-                scheduler.reserved());
+        publishLoad();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -267,6 +258,20 @@ public final class StepLoop implements AutoCloseable {
         scheduler.failAll();
       }
     }
+  }
+
+  private void publishLoad() {
+    load =
+        new Load(
+            scheduler.queued(),
+            scheduler.running(),
+            engine.cache().freeBlocks(),
+            steps,
+            tokens,
+            scheduler.pendingPromptTokens(),
+            prefillRate,
+            decodeRate,
+            scheduler.reserved());
   }
 
   /**

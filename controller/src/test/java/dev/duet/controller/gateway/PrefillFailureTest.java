@@ -60,7 +60,7 @@ class PrefillFailureTest {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
       while (prefilling < 0 && System.nanoTime() < deadline) {
         for (int i = 0; i < 2; i++) {
-          if (cluster.loops.get(i).load().running() > 0) {
+          if (cluster.loops.get(i).load().running() + cluster.loops.get(i).load().queued() > 0) {
             prefilling = i;
           }
         }

@@ -96,7 +96,7 @@ public final class TestCluster implements AutoCloseable {
       String role = roles.get(w);
       WorkerEngine we = WorkerEngine.create(model, role, kvBlocks, new SimpleMeterRegistry());
       InferenceEngine engine = we.engine();
-      StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
+      StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 64));
       WorkerMetrics metrics = new WorkerMetrics(loop, kvBlocks);
       WorkerServer server = new WorkerServer(vertx, model, loop, metrics, we);
       int wport = server.listen("127.0.0.1", 0).await();

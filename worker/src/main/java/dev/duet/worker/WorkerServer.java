@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.engine.exec.GenerationSnapshot;
 import dev.duet.engine.exec.SnapshotJson;
-import dev.duet.engine.exec.TokenEvent;
 import dev.duet.engine.model.Model;
-import dev.duet.engine.sampling.SamplingParams;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -16,8 +14,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,15 +53,10 @@ public final class WorkerServer implements AutoCloseable {
   private final StepLoop loop;
   private final WorkerMetrics metrics;
   private final KvHandoff kv;
-  private final MigrationSource migrations;
-  // The open event stream of each request here, by id (a migration's commit ends it).
-  private final java.util.Map<String, EventStream> streams =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private final MigrationEndpoints migration;
+  private final EventStreams streams;
   private final WorkerRole role;
   private HttpServer server;
-
-  /** How long a request may stay frozen for a migration the controller never settles. */
-  static final long FROZEN_LIMIT_MS = 30_000;
 
   /** A colocated worker (role {@code both}). */
   public WorkerServer(Vertx vertx, Model model, StepLoop loop, WorkerMetrics metrics) {
@@ -95,7 +86,15 @@ public final class WorkerServer implements AutoCloseable {
     this.loop = loop;
     this.metrics = metrics;
     this.kv = kv;
-    this.migrations = kv == null ? null : new MigrationSource(loop, kv);
+    this.streams = new EventStreams(loop, metrics);
+    this.migration =
+        new MigrationEndpoints(
+            vertx,
+            loop,
+            metrics,
+            streams,
+            kv,
+            resp -> admitted(resp, WorkerRole.Work.DECODE, () -> Boolean.TRUE) != null);
   }
 
   /** Starts listening on 127.0.0.1 (or {@code host}); {@code port} 0 picks a free port. */
@@ -145,9 +144,9 @@ public final class WorkerServer implements AutoCloseable {
       case "/internal/v1/resume" -> ifTaken(req, WorkerRole.Work.DECODE, this::resume);
       case "/internal/v1/prefill" -> ifTaken(req, WorkerRole.Work.PREFILL, this::prefill);
       case "/internal/v1/recover" -> ifTaken(req, WorkerRole.Work.DECODE, this::recover);
-      case "/internal/v1/migrate" -> ifTaken(req, WorkerRole.Work.DECODE, this::migrate);
-      case "/internal/v1/migrate/commit" -> withBody(req, (r, b) -> settle(r, b, true));
-      case "/internal/v1/migrate/abort" -> withBody(req, (r, b) -> settle(r, b, false));
+      case "/internal/v1/migrate" -> ifTaken(req, WorkerRole.Work.DECODE, migration::migrate);
+      case "/internal/v1/migrate/commit" -> withBody(req, (r, b) -> migration.settle(r, b, true));
+      case "/internal/v1/migrate/abort" -> withBody(req, (r, b) -> migration.settle(r, b, false));
       case "/internal/v1/cancel" ->
           withBody(
               req,
@@ -241,7 +240,8 @@ public final class WorkerServer implements AutoCloseable {
         admitted(
             resp,
             WorkerRole.Work.DECODE,
-            () -> loop.resume(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id())));
+            () ->
+                loop.resume(snap, streams.open(resp, ctx, done, snap.prompt().length, snap.id())));
     if (resumed == null) {
       done.set(true);
       return;
@@ -267,11 +267,11 @@ public final class WorkerServer implements AutoCloseable {
       error(req.response(), 409, "this worker does not take KV transfers");
       return;
     }
-    Request r;
+    WorkerRequest r;
     JsonNode ticket;
     try {
       JsonNode root = JSON.readTree(body.getBytes());
-      r = Request.parse(root, model);
+      r = WorkerRequest.parse(root, model);
       ticket = root.path("ticket");
     } catch (IllegalArgumentException | java.io.IOException e) {
       error(req.response(), 400, e.getMessage());
@@ -293,7 +293,7 @@ public final class WorkerServer implements AutoCloseable {
                     kv.handoff(ticket, g -> snapshot[0] = SnapshotJson.write(g.snapshot())),
                     ev -> {
                       ObjectNode out = JSON.createObjectNode();
-                      out.set("event", event(ev, r.prompt().length));
+                      out.set("event", EventStreams.event(ev, r.prompt().length));
                       if (snapshot[0] != null) {
                         out.set("snapshot", snapshot[0]);
                       }
@@ -319,62 +319,6 @@ public final class WorkerServer implements AutoCloseable {
                 }));
   }
 
-  private EventStream streamTo(
-      HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens, String id) {
-    EventStream s = new EventStream(resp, ctx, done, promptTokens, id);
-    streams.put(id, s);
-    return s;
-  }
-
-  /**
-   * A request's token events as NDJSON lines on its response. Events arrive on the step thread and
-   * are written on the response's event loop.
-   */
-  private final class EventStream implements java.util.function.Consumer<TokenEvent> {
-    private final HttpServerResponse resp;
-    private final Context ctx;
-    private final AtomicBoolean done;
-    private final int promptTokens;
-    private final String id;
-
-    EventStream(
-        HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens, String id) {
-      this.id = id;
-      this.resp = resp;
-      this.ctx = ctx;
-      this.done = done;
-      this.promptTokens = promptTokens;
-    }
-
-    @Override
-    public void accept(TokenEvent ev) {
-      String line = event(ev, promptTokens).toString() + "\n";
-      boolean last = ev.finished();
-      ctx.runOnContext(
-          v -> {
-            if (last) {
-              done.set(true);
-              streams.remove(id, this);
-              metrics.finished(ev.generation().stopReason().openAiFinishReason());
-              resp.end(line);
-            } else {
-              resp.write(line);
-              backpressure(resp, ev.generation().id());
-            }
-          });
-    }
-
-    /** The request now runs on another instance: end this stream with a marker line. */
-    void migrated() {
-      streams.remove(id, this);
-      ctx.runOnContext(
-          v -> {
-            done.set(true);
-            resp.end("{\"migrated\":true}\n");
-          });
-    }
-  }
-
   /** Continue a request whose instance failed: recompute its KV here and stream the rest. */
   private void recover(HttpServerRequest req, Buffer body) {
     GenerationSnapshot snap;
@@ -397,7 +341,8 @@ public final class WorkerServer implements AutoCloseable {
         admitted(
             resp,
             WorkerRole.Work.DECODE,
-            () -> loop.recover(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id())));
+            () ->
+                loop.recover(snap, streams.open(resp, ctx, done, snap.prompt().length, snap.id())));
     if (recovered == null) {
       done.set(true);
       return;
@@ -422,122 +367,6 @@ public final class WorkerServer implements AutoCloseable {
                     resp.writeHead();
                   }
                 }));
-  }
-
-  /**
-   * Source side of a live migration: copy the request's KV into the ticket's blocks in stages,
-   * freeze it, and answer its snapshot; the controller then commits or aborts.
-   */
-  private void migrate(HttpServerRequest req, Buffer body) {
-    if (kv == null) {
-      error(req.response(), 409, "this worker does not take part in KV transfers");
-      return;
-    }
-    JsonNode j;
-    MigrationSource.Options options;
-    try {
-      j = JSON.readTree(body.getBytes());
-      options =
-          new MigrationSource.Options(
-              j.path("max_stages").asInt(8), j.path("delta_tokens").asInt(16));
-    } catch (IllegalArgumentException | java.io.IOException e) {
-      error(req.response(), 400, e.getMessage());
-      return;
-    }
-    String id = j.path("id").asText();
-    if (admitted(req.response(), WorkerRole.Work.DECODE, () -> Boolean.TRUE) == null) {
-      return;
-    }
-    Context ctx = vertx.getOrCreateContext();
-    Thread.ofVirtual()
-        .name("duet-migrate-" + id)
-        .start(
-            () -> {
-              try {
-                MigrationSource.Prepared p = migrations.migrate(id, j.path("ticket"), options);
-                ObjectNode out = JSON.createObjectNode();
-                out.set("snapshot", SnapshotJson.write(p.snapshot()));
-                out.put("stages", p.stages());
-                out.put("bytes", p.bytes());
-                out.put("frozen_ns", System.nanoTime() - p.frozenAtNanos());
-                ctx.runOnContext(
-                    v -> {
-                      // A controller that never settles must not pin the blocks for good.
-                      vertx.setTimer(
-                          FROZEN_LIMIT_MS,
-                          t ->
-                              loop.call(s -> s.migratedAway(id))
-                                  .thenAccept(
-                                      l -> {
-                                        EventStream st = streams.get(id);
-                                        if (l != null && st != null) {
-                                          LOG.warn(
-                                              "request {}: frozen for a migration that was never"
-                                                  + " settled; ending it here",
-                                              id);
-                                          st.migrated();
-                                        }
-                                      }));
-                      req.response()
-                          .putHeader("content-type", "application/json")
-                          .end(out.toString());
-                    });
-              } catch (MigrationSource.Aborted e) {
-                LOG.info("migration of {} aborted ({}): {}", id, e.outcome, e.getMessage());
-                metrics.migration(e.outcome);
-                ObjectNode o = JSON.createObjectNode();
-                o.putObject("error")
-                    .put("message", e.getMessage())
-                    .put("code", 409)
-                    .put("outcome", e.outcome);
-                ctx.runOnContext(
-                    v ->
-                        req.response()
-                            .setStatusCode(409)
-                            .putHeader("content-type", "application/json")
-                            .end(o.toString()));
-              } catch (RuntimeException e) {
-                LOG.error("migration of {} failed", id, e);
-                ctx.runOnContext(v -> error(req.response(), 500, e.toString()));
-              }
-            });
-  }
-
-  /** Ends a prepared migration: commit (the target runs it; free it here) or abort (go on here). */
-  private void settle(HttpServerRequest req, Buffer body, boolean commit) {
-    String id;
-    try {
-      id = JSON.readTree(body.getBytes()).path("id").asText();
-    } catch (java.io.IOException e) {
-      error(req.response(), 400, e.getMessage());
-      return;
-    }
-    Context ctx = vertx.getOrCreateContext();
-    loop.call(
-            s -> {
-              if (!commit) {
-                return s.unfreeze(id);
-              }
-              java.util.function.Consumer<TokenEvent> l = s.migratedAway(id);
-              EventStream stream = streams.get(id);
-              if (l != null && stream != null) {
-                stream.migrated();
-              }
-              return l != null;
-            })
-        .whenComplete(
-            (found, failure) ->
-                ctx.runOnContext(
-                    v -> {
-                      if (failure != null) {
-                        error(req.response(), 500, failure.toString());
-                      } else if (!found) {
-                        error(req.response(), 404, id + " is not frozen for a migration here");
-                      } else {
-                        metrics.migration(commit ? "committed" : "aborted");
-                        req.response().setStatusCode(204).end();
-                      }
-                    }));
   }
 
   private void ifTaken(
@@ -613,9 +442,9 @@ public final class WorkerServer implements AutoCloseable {
 
   private void generate(HttpServerRequest req, Buffer body) {
     HttpServerResponse resp = req.response();
-    Request r;
+    WorkerRequest r;
     try {
-      r = Request.parse(JSON.readTree(body.getBytes()), model);
+      r = WorkerRequest.parse(JSON.readTree(body.getBytes()), model);
     } catch (IllegalArgumentException | java.io.IOException e) {
       error(resp, 400, e.getMessage());
       return;
@@ -635,7 +464,7 @@ public final class WorkerServer implements AutoCloseable {
             r.prompt(),
             r.params(),
             r.ttftBudgetNanos(),
-            streamTo(resp, ctx, done, r.prompt().length, r.id()))
+            streams.open(resp, ctx, done, r.prompt().length, r.id()))
         .whenComplete(
             (accepted, failure) ->
                 ctx.runOnContext(
@@ -656,40 +485,8 @@ public final class WorkerServer implements AutoCloseable {
                     }));
   }
 
-  /**
-   * A reader slower than generation: pause the request's decoding until the response drains (its
-   * blocks stay; its tokens do not change).
-   */
-  private void backpressure(HttpServerResponse resp, String id) {
-    if (resp.writeQueueFull()) {
-      loop.setPaused(id, true);
-      resp.drainHandler(v -> loop.setPaused(id, false));
-    }
-  }
-
-  /**
-   * One event line. {@code seq} orders a request's events across instances (a migration or a
-   * recovery switches the controller's upstream at a token boundary): token {@code n} has seq
-   * {@code n}, and an end without a token (EOS) comes right after the last token.
-   */
-  private static ObjectNode event(TokenEvent ev, int promptTokens) {
-    ObjectNode o = JSON.createObjectNode();
-    int count = ev.generation().generatedCount();
-    o.put("seq", ev.token() >= 0 ? count : count + 1);
-    if (ev.token() >= 0) {
-      o.put("token", ev.token());
-    }
-    o.put("text", ev.text());
-    if (ev.finished()) {
-      o.put("finished", true);
-      o.put("finish_reason", ev.generation().stopReason().openAiFinishReason());
-      o.put("prompt_tokens", promptTokens);
-      o.put("completion_tokens", ev.generation().generatedCount());
-    }
-    return o;
-  }
-
-  private static void error(HttpServerResponse resp, int status, String message) {
+  /** An error answer {@code {"error": {message, code}}}, or the end of a started stream. */
+  static void error(HttpServerResponse resp, int status, String message) {
     if (resp.headWritten()) {
       resp.end();
       return;
@@ -697,53 +494,6 @@ public final class WorkerServer implements AutoCloseable {
     ObjectNode o = JSON.createObjectNode();
     o.putObject("error").put("message", message).put("code", status);
     resp.setStatusCode(status).putHeader("content-type", "application/json").end(o.toString());
-  }
-
-  /** A parsed generate request. */
-  record Request(String id, int[] prompt, SamplingParams params, long ttftBudgetNanos) {
-
-    static Request parse(JsonNode root, Model model) {
-      if (root == null || !root.isObject()) {
-        throw new IllegalArgumentException("the body must be a JSON object");
-      }
-      String id = root.path("id").asText("");
-      if (id.isBlank()) {
-        throw new IllegalArgumentException("id is required");
-      }
-      int[] prompt;
-      if (root.has("prompt_ids")) {
-        JsonNode ids = root.get("prompt_ids");
-        prompt = new int[ids.size()];
-        for (int i = 0; i < prompt.length; i++) {
-          int t = ids.get(i).asInt(-1);
-          if (!ids.get(i).isInt() || t < 0 || t >= model.config().vocabSize()) {
-            throw new IllegalArgumentException("prompt_ids[" + i + "] is not a token id");
-          }
-          prompt[i] = t;
-        }
-      } else if (root.path("prompt").isTextual()) {
-        prompt = model.tokenizer().encode(root.get("prompt").asText());
-      } else {
-        throw new IllegalArgumentException("prompt_ids (token ids) or prompt (text) is required");
-      }
-      if (prompt.length == 0) {
-        throw new IllegalArgumentException("the prompt is empty");
-      }
-      JsonNode p = root.path("params");
-      List<String> stop = new ArrayList<>();
-      p.path("stop").forEach(s -> stop.add(s.asText()));
-      SamplingParams params =
-          new SamplingParams(
-              (float) p.path("temperature").asDouble(0),
-              p.path("top_k").asInt(0),
-              (float) p.path("top_p").asDouble(1),
-              p.path("seed").asLong(0),
-              p.path("max_tokens").asInt(16),
-              stop,
-              p.path("ignore_eos").asBoolean(false));
-      long budget = (long) (root.path("ttft_budget_ms").asDouble(0) * 1e6);
-      return new Request(id, prompt, params, budget);
-    }
   }
 
   @Override

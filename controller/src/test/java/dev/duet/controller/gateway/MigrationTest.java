@@ -159,6 +159,26 @@ class MigrationTest {
     Stream s = new Stream(body(21));
     s.read(2); // the first token comes from the prefill worker, the second from the decode one
 
+    // Through the operator API: a migration that cannot happen is a 409 naming why; an unknown
+    // request a 404.
+    HttpResponse<String> viaApi =
+        http.send(
+            HttpRequest.newBuilder(cluster.uri("/admin/v1/requests/" + s.id + "/migrate"))
+                .header("authorization", "Bearer " + TestCluster.ADMIN_TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"target\":\"w0\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(viaApi.statusCode()).as(viaApi.body()).isEqualTo(409);
+    assertThat(JSON.readTree(viaApi.body()).at("/error/code").asText())
+        .isEqualTo("migration_no_target");
+    HttpResponse<String> unknown =
+        http.send(
+            HttpRequest.newBuilder(cluster.uri("/admin/v1/requests/cmpl-nope/migrate"))
+                .header("authorization", "Bearer " + TestCluster.ADMIN_TOKEN)
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(404);
     // Not an instance that can take it: a prefill instance, or an unknown one.
     assertThat(migrate(s.id, "w0", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");
     assertThat(migrate(s.id, "nope", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");

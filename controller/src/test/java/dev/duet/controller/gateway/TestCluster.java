@@ -7,7 +7,10 @@ import dev.duet.controller.admin.AdminApi;
 import dev.duet.controller.admin.AdminToken;
 import dev.duet.controller.events.EventLog;
 import dev.duet.controller.events.InMemoryEventLog;
+import dev.duet.controller.history.ClusterHistory;
+import dev.duet.controller.history.HistoryAdmin;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.exec.BatchScheduler;
@@ -44,6 +47,13 @@ public final class TestCluster implements AutoCloseable {
   public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
   public final AdminApi admin;
+
+  /** Sampled every {@link #HISTORY_INTERVAL}; served at {@code /admin/v1/history}. */
+  public final ClusterHistory history;
+
+  /** The history's sampling interval in test clusters (short, so charts fill quickly). */
+  public static final Duration HISTORY_INTERVAL = Duration.ofMillis(250);
+
   public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
@@ -77,6 +87,17 @@ public final class TestCluster implements AutoCloseable {
         new AdminApi(
             AdminToken.of(ADMIN_TOKEN), registry, events, gatewayMetrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
+    history =
+        new ClusterHistory(
+                registry,
+                gatewayMetrics,
+                () -> Policy.Slo.DEFAULTS,
+                Clock.systemUTC(),
+                System::nanoTime,
+                HISTORY_INTERVAL,
+                Duration.ofMinutes(10))
+            .start(vertx);
+    HistoryAdmin.register(admin, history);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
@@ -107,6 +128,7 @@ public final class TestCluster implements AutoCloseable {
       loops.add(loop);
     }
     closers.add(controller);
+    closers.add(history);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < workers && System.nanoTime() < deadline) {
       Thread.sleep(20);

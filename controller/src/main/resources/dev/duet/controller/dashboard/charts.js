@@ -64,10 +64,14 @@ export function lineChart(svg, spec) {
     svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: "axis" }));
     svg.appendChild(el("text", { x: PAD.left - 6, y: y(v) + 4, "text-anchor": "end", class: "tick" }, fmtNumber(v)));
   }
+  let previous = null;
   for (let i = 0; i <= 3; i++) {
     const t = tMin + (tMax - tMin) * i / 3;
+    const label = fmtTime(t);
+    if (label === previous) continue; // a span of seconds: one label per distinct second
+    previous = label;
     const anchor = i === 0 ? "start" : i === 3 ? "end" : "middle";
-    svg.appendChild(el("text", { x: x(t), y: H - 6, "text-anchor": anchor, class: "tick" }, fmtTime(t)));
+    svg.appendChild(el("text", { x: x(t), y: H - 6, "text-anchor": anchor, class: "tick" }, label));
   }
   for (const r of refs) {
     svg.appendChild(el("line", { x1: PAD.left, x2: W - PAD.right, y1: y(r.value), y2: y(r.value), class: "ref" }));

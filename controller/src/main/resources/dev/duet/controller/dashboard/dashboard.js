@@ -147,7 +147,8 @@ function renderSummary(instances, cluster) {
   const byRole = cluster.instances.by_role;
   const live = r => byRole[r].alive + byRole[r].cordoned;
   const p = live("prefill"), d = live("decode"), b = live("both");
-  $("s-instances").textContent = `${p} P · ${d} D · ${b} both`;
+  $("s-instances").textContent = String(cluster.instances.total);
+  $("s-roles").textContent = `${p} P · ${d} D · ${b} both live`;
   $("s-ratio").textContent = d > 0 ? (p / d).toFixed(2) : (p > 0 ? "P only" : "–");
   $("s-running").textContent = String(cluster.totals.running);
   $("s-queued").textContent = String(cluster.totals.queued);
@@ -193,7 +194,10 @@ function renderCharts() {
 
   const ratio = series("prefill per decode", "c-ratio", x => x.pd_ratio);
   lineChart($("chart-ratio"), { series: [ratio],
-    empty: last && last.instances.decode === 0 ? "no decode instance: no P:D ratio" : "no samples yet" });
+    empty: !last ? "no samples yet"
+      : last.instances.both > 0 && last.instances.prefill + last.instances.decode === 0
+        ? "colocated instances only (role both): no P:D ratio"
+        : "no decode instance: no P:D ratio" });
   legend($("legend-ratio"), [ratio], last ? [
     `now ${last.instances.prefill} P · ${last.instances.decode} D · ${last.instances.both} both`] : []);
 
@@ -209,7 +213,8 @@ function renderCharts() {
     const p50 = series("p50", "c-p50", x => x[field].p50);
     const p99 = series("p99", "c-p99", x => x[field].p99);
     const slo = last ? last.slo[sloField] : null;
-    lineChart($("chart-" + key), { series: [p50, p99],
+    // p99 first, so where both are equal (one request in the interval) the median shows.
+    lineChart($("chart-" + key), { series: [p99, p50],
       refs: slo !== null ? [{ value: slo, label: "SLO " + slo + " ms" }] : [],
       empty: "no request finished yet" });
     legend($("legend-" + key), [p50, p99, { name: "SLO", cls: "c-slo" }]);

@@ -79,6 +79,7 @@ function stop() {
 
 async function poll() {
   stop();
+  if (!sessionStorage.getItem(TOKEN_KEY)) return; // signed out meanwhile
   try {
     const [instances, history, cluster] = await Promise.all([
       get("/instances"), historyPage(), get("/cluster")]);
@@ -107,7 +108,7 @@ async function poll() {
       banner("error", "The operator API answered " + e.status + ": " + e.message);
     }
   }
-  state.timer = setTimeout(poll, POLL_MS);
+  if (sessionStorage.getItem(TOKEN_KEY)) state.timer = setTimeout(poll, POLL_MS);
 }
 
 /** New history samples since the last poll; null when the controller has no history (501). */

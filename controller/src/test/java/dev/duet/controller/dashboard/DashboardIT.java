@@ -132,7 +132,8 @@ class DashboardIT {
     browser = Browser.start(1280, 1500); // first: where it cannot start, nothing else runs
     TestCluster cluster =
         new TestCluster(
-            model, "qwen-tiny", List.of("prefill", "decode", "decode"), 64, Duration.ZERO);
+                model, "qwen-tiny", List.of("prefill", "decode", "decode"), 64, Duration.ZERO)
+            .startHistory();
     try (cluster) {
       HttpClient http = HttpClient.newHttpClient();
       // A little traffic, two requests at a time over a few samples, so the charts have a shape.
@@ -216,7 +217,8 @@ class DashboardIT {
   @Test
   void aControllerWithoutInstancesSaysSoInsteadOfDrawingEmptyCharts() throws Exception {
     browser = Browser.start(1280, 900);
-    try (TestCluster empty = new TestCluster(model, "qwen-tiny", List.of(), 64, Duration.ZERO)) {
+    try (TestCluster empty =
+        new TestCluster(model, "qwen-tiny", List.of(), 64, Duration.ZERO).startHistory()) {
       browser.get(empty.uri("/ui").toString());
       signIn(TestCluster.ADMIN_TOKEN);
       await().atMost(WAIT).until(() -> "ok".equals(status(browser)));

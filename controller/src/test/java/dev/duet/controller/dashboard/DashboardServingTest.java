@@ -48,7 +48,9 @@ class DashboardServingTest {
         SyntheticModel.preset("qwen-tiny"), 5, GgmlType.F32, hf, Long.MAX_VALUE);
     pool = new ComputePool(2);
     model = LlamaModel.load(hf, pool);
-    cluster = new TestCluster(model, "qwen-tiny", List.of("prefill", "decode"), 64, Duration.ZERO);
+    cluster =
+        new TestCluster(model, "qwen-tiny", List.of("prefill", "decode"), 64, Duration.ZERO)
+            .startHistory();
   }
 
   @AfterAll

@@ -48,7 +48,10 @@ public final class TestCluster implements AutoCloseable {
   final Gateway gateway;
   public final AdminApi admin;
 
-  /** Sampled every {@link #HISTORY_INTERVAL}; served at {@code /admin/v1/history}. */
+  /**
+   * Served at {@code /admin/v1/history}; sampled every {@link #HISTORY_INTERVAL} once {@link
+   * #startHistory} is called (only the tests that read it pay for the timer).
+   */
   public final ClusterHistory history;
 
   /** The history's sampling interval in test clusters (short, so charts fill quickly). */
@@ -89,14 +92,13 @@ public final class TestCluster implements AutoCloseable {
     MigrationAdmin.register(admin, gateway, registry, events);
     history =
         new ClusterHistory(
-                registry,
-                gatewayMetrics,
-                () -> Policy.Slo.DEFAULTS,
-                Clock.systemUTC(),
-                System::nanoTime,
-                HISTORY_INTERVAL,
-                Duration.ofMinutes(10))
-            .start(vertx);
+            registry,
+            gatewayMetrics,
+            () -> Policy.Slo.DEFAULTS,
+            Clock.systemUTC(),
+            System::nanoTime,
+            HISTORY_INTERVAL,
+            Duration.ofMinutes(10));
     HistoryAdmin.register(admin, history);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
@@ -136,6 +138,12 @@ public final class TestCluster implements AutoCloseable {
     if (registry.alive().size() < workers) {
       throw new IllegalStateException("workers did not register within 10 s");
     }
+  }
+
+  /** Starts sampling the {@link #history}. */
+  public TestCluster startHistory() {
+    history.start(vertx);
+    return this;
   }
 
   /**

@@ -10,6 +10,8 @@ import dev.duet.controller.gateway.GatewayMetrics;
 import dev.duet.controller.gateway.MigrationAdmin;
 import dev.duet.controller.gateway.Rebalancer;
 import dev.duet.controller.gateway.ServedModel;
+import dev.duet.controller.history.ClusterHistory;
+import dev.duet.controller.history.HistoryAdmin;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
@@ -91,6 +93,14 @@ final class ControllerCommand implements Callable<Integer> {
               + " reloaded when the file changes. Default: the documented defaults.")
   Path policy;
 
+  @Option(
+      names = "--history-interval-ms",
+      defaultValue = "2000",
+      description =
+          "How often the cluster history (GET /admin/v1/history, the /ui dashboard's charts) is"
+              + " sampled; it keeps the last hour (default: ${DEFAULT-VALUE}, at least 100).")
+  long historyIntervalMs;
+
   @Override
   public Integer call() throws Exception {
     PolicyStore policies = new PolicyStore(Clock.systemUTC());
@@ -138,10 +148,22 @@ final class ControllerCommand implements Callable<Integer> {
             InPlaceRoleFlipper.Options.defaults(),
             System::nanoTime);
     RoleAdmin.register(admin, flipper, registry);
+    ClusterHistory history =
+        new ClusterHistory(
+                registry,
+                metrics,
+                () -> policies.current().policy().slo(),
+                Clock.systemUTC(),
+                System::nanoTime,
+                Duration.ofMillis(historyIntervalMs),
+                ClusterHistory.DEFAULT_SPAN)
+            .start(vertx);
+    HistoryAdmin.register(admin, history);
     new Rebalancer(registry, gateway, () -> policies.current().policy().rebalancer()).start(vertx);
     ControllerServer server = new ControllerServer(vertx, gateway, registry, admin);
     int actual = server.listen(host, port).await();
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);
+    System.err.printf("duet controller: dashboard at http://%s:%d/ui%n", host, actual);
     if (given == null || given.isEmpty()) {
       System.err.printf(
           "duet controller: operator API at http://%s:%d%s with the generated token%n"

@@ -208,7 +208,9 @@ final class LocalCommand implements Callable<Integer> {
         "%nDuet is serving %s at %s (%d worker%s: %s).%n%nTry:%n  curl %s/v1/completions"
             + " -H 'Content-Type: application/json' -d '{\"model\": \"%s\", \"prompt\": \"Once"
             + " upon a time\", \"max_tokens\": 32}'%n%nOperator API (docs/operator-api.md):%n"
-            + "  curl %s%s/cluster -H 'Authorization: Bearer %s'%n%nCtrl-C stops everything.%n",
+            + "  curl %s%s/cluster -H 'Authorization: Bearer %s'%n"
+            + "Dashboard (docs/dashboard.md), with the same token: %s/ui%n%nCtrl-C stops"
+            + " everything.%n",
         name,
         url,
         workers,
@@ -224,7 +226,8 @@ final class LocalCommand implements Callable<Integer> {
         name,
         url,
         AdminApi.PREFIX,
-        generated ? token.reveal() : "<your " + AdminToken.ENV + " or --admin-token>");
+        generated ? token.reveal() : "<your " + AdminToken.ENV + " or --admin-token>",
+        url);
     System.out.flush();
     while (true) {
       for (int i = 0; i < children.size(); i++) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.controller.admin.AdminApi;
+import dev.duet.controller.dashboard.DashboardAssets;
 import dev.duet.controller.gateway.Gateway;
 import dev.duet.controller.openai.ApiError;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * The controller's HTTP server: the OpenAI-compatible API (through {@link Gateway}), the workers'
  * registration and heartbeats ({@code POST /internal/v1/instances}, {@code POST
  * /internal/v1/instances/{id}/heartbeat}), health, and the operator API ({@link AdminApi}, under
- * {@code /admin/v1}) when one is given.
+ * {@code /admin/v1}) with its dashboard ({@link DashboardAssets}, under {@code /ui}) when one is
+ * given.
  *
  * <p>Threading: handlers run on the event loop; the registry is thread-safe.
  */
@@ -45,6 +47,7 @@ public final class ControllerServer implements AutoCloseable {
   private final Gateway gateway;
   private final InstanceRegistry registry;
   private final AdminApi admin;
+  private final DashboardAssets dashboard;
   private HttpServer server;
 
   /** A server without the operator API ({@code /admin/v1} is a 404). */
@@ -60,6 +63,7 @@ public final class ControllerServer implements AutoCloseable {
     this.gateway = gateway;
     this.registry = registry;
     this.admin = admin;
+    this.dashboard = admin != null ? new DashboardAssets() : null;
   }
 
   /** Listens on {@code host:port} (0 picks a port); completes with the port. */
@@ -100,6 +104,8 @@ public final class ControllerServer implements AutoCloseable {
             .end(gateway.metrics().scrape());
       } else if (admin != null && AdminApi.owns(path)) {
         admin.handle(req);
+      } else if (dashboard != null && DashboardAssets.owns(path)) {
+        dashboard.serve(req);
       } else if (path.equals("/v1/models") && req.method() == HttpMethod.GET) {
         gateway.models(req);
       } else if (path.equals("/v1/completions")) {

@@ -207,7 +207,7 @@ public final class AdminApi {
     ApiException tooLarge =
         new ApiException(ApiError.tooLarge("the body is over " + MAX_BODY_BYTES + " bytes"));
     if (length != null && parseLength(length) > MAX_BODY_BYTES) {
-      req.response().endHandler(v -> req.connection().close());
+      closeAfterAnswering(req);
       return Future.failedFuture(tooLarge);
     }
     Promise<byte[]> done = Promise.promise();
@@ -216,7 +216,7 @@ public final class AdminApi {
         chunk -> {
           if (body.length() + chunk.length() > MAX_BODY_BYTES) {
             req.pause();
-            req.response().endHandler(v -> req.connection().close());
+            closeAfterAnswering(req);
             done.tryFail(tooLarge);
           } else {
             body.appendBuffer(chunk);
@@ -226,6 +226,15 @@ public final class AdminApi {
         e -> done.tryFail(new ApiException(ApiError.invalid(null, "unreadable body: " + e))));
     req.endHandler(v -> done.tryComplete(body.getBytes()));
     return done.future();
+  }
+
+  /**
+   * Closes the connection once the answer is sent, and says so ({@code Connection: close}): a
+   * client that was not told would reuse the connection for its next request and read nothing.
+   */
+  private static void closeAfterAnswering(HttpServerRequest req) {
+    req.response().putHeader("connection", "close");
+    req.response().endHandler(v -> req.connection().close());
   }
 
   private void run(AdminRoute route, AdminCall call, HttpServerRequest req) {

@@ -19,7 +19,11 @@ public enum AdminFeature {
   /** Replace the policy; {@code ?dryRun=true} validates and shows the effect without applying. */
   POLICY_PUT(HttpMethod.PUT, "/admin/v1/policy", "the policy"),
   /** The planner's forecast, targets and last decisions. */
-  PLANNER(HttpMethod.GET, "/admin/v1/planner", "the planner");
+  PLANNER(HttpMethod.GET, "/admin/v1/planner", "the planner"),
+  /**
+   * The cluster's recent history (instances per role, load, arrivals, latencies) for dashboards.
+   */
+  HISTORY(HttpMethod.GET, "/admin/v1/history", "the cluster history");
 
   private final HttpMethod method;
   private final String path;

@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The controller's Micrometer meters, scraped as Prometheus text at {@code /metrics}: time to first
@@ -29,6 +30,8 @@ public final class GatewayMetrics {
   private final Timer overhead;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final ArrivalRate arrivals = new ArrivalRate(System::nanoTime, 10);
+  private final LongAdder arrivedTotal = new LongAdder();
+  private final LatencyWindow latencies = new LatencyWindow(10_000);
 
   public GatewayMetrics(InstanceRegistry instances) {
     Gauge.builder("duet.requests.in_flight", inFlight, AtomicInteger::get)
@@ -69,9 +72,11 @@ public final class GatewayMetrics {
   public void completed(long ttftNanos, long totalNanos, int outputTokens, String finishReason) {
     ttft.record(Duration.ofNanos(ttftNanos));
     e2e.record(Duration.ofNanos(totalNanos));
-    if (outputTokens > 1) {
-      tpot.record(Duration.ofNanos((totalNanos - ttftNanos) / (outputTokens - 1)));
+    long perToken = outputTokens > 1 ? (totalNanos - ttftNanos) / (outputTokens - 1) : -1;
+    if (perToken >= 0) {
+      tpot.record(Duration.ofNanos(perToken));
     }
+    latencies.record(ttftNanos, perToken);
     outcome(finishReason);
   }
 
@@ -93,6 +98,20 @@ public final class GatewayMetrics {
   public void arrived() {
     inFlight.incrementAndGet();
     arrivals.mark();
+    arrivedTotal.increment();
+  }
+
+  /** Client requests that arrived since this controller started. */
+  public long arrivedTotal() {
+    return arrivedTotal.sum();
+  }
+
+  /**
+   * TTFT and TPOT of the requests finished since the window's last drain; the cluster history
+   * drains it once per sample (one reader).
+   */
+  public LatencyWindow latencies() {
+    return latencies;
   }
 
   /** A client request's response ended, or its client went away. */

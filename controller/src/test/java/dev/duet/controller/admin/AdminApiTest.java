@@ -287,8 +287,9 @@ class AdminApiTest {
       if (f == AdminFeature.ROLE
           || f == AdminFeature.MIGRATE
           || f == AdminFeature.DRAIN
-          || f == AdminFeature.POLICY_GET) {
-        continue; // plugged in by the test cluster (migration, role flips), or by another test
+          || f == AdminFeature.POLICY_GET
+          || f == AdminFeature.HISTORY) {
+        continue; // plugged in by the test cluster (migration, role flips, history) or a test
       }
       String path = f.path().replace("{id}", f == AdminFeature.MIGRATE ? "cmpl-abc" : "w0");
       HttpResponse<String> r = call(f.method().name(), path, BEARER, "{}");

@@ -51,7 +51,7 @@ class OpenApiDocumentTest {
                           }
                         }));
     assertThat(documented).isEqualTo(served);
-    assertThat(served).hasSize(13);
+    assertThat(served).hasSize(14);
   }
 
   @Test

@@ -7,7 +7,10 @@ import dev.duet.controller.admin.AdminApi;
 import dev.duet.controller.admin.AdminToken;
 import dev.duet.controller.events.EventLog;
 import dev.duet.controller.events.InMemoryEventLog;
+import dev.duet.controller.history.ClusterHistory;
+import dev.duet.controller.history.HistoryAdmin;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.roles.InPlaceRoleFlipper;
 import dev.duet.controller.roles.RoleAdmin;
@@ -46,6 +49,16 @@ public final class TestCluster implements AutoCloseable {
   final Gateway gateway;
   public final AdminApi admin;
   public final InPlaceRoleFlipper flipper;
+
+  /**
+   * Served at {@code /admin/v1/history}; sampled every {@link #HISTORY_INTERVAL} once {@link
+   * #startHistory} is called (only the tests that read it pay for the timer).
+   */
+  public final ClusterHistory history;
+
+  /** The history's sampling interval in test clusters (short, so charts fill quickly). */
+  public static final Duration HISTORY_INTERVAL = Duration.ofMillis(250);
+
   public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
@@ -89,6 +102,16 @@ public final class TestCluster implements AutoCloseable {
             new InPlaceRoleFlipper.Options(Duration.ofSeconds(20), Duration.ofMillis(20), 2),
             System::nanoTime);
     RoleAdmin.register(admin, flipper, registry);
+    history =
+        new ClusterHistory(
+            registry,
+            gatewayMetrics,
+            () -> Policy.Slo.DEFAULTS,
+            Clock.systemUTC(),
+            System::nanoTime,
+            HISTORY_INTERVAL,
+            Duration.ofMinutes(10));
+    HistoryAdmin.register(admin, history);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
@@ -120,6 +143,7 @@ public final class TestCluster implements AutoCloseable {
     }
     closers.add(controller);
     closers.add(flipper);
+    closers.add(history);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < workers && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -127,6 +151,12 @@ public final class TestCluster implements AutoCloseable {
     if (registry.alive().size() < workers) {
       throw new IllegalStateException("workers did not register within 10 s");
     }
+  }
+
+  /** Starts sampling the {@link #history}. */
+  public TestCluster startHistory() {
+    history.start(vertx);
+    return this;
   }
 
   /**

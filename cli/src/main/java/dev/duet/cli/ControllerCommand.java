@@ -15,6 +15,9 @@ import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
+import dev.duet.controller.tidal.PlannerLoop;
+import dev.duet.controller.tidal.Planners;
+import dev.duet.controller.tidal.UnavailableRoleFlipper;
 import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
@@ -25,6 +28,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -91,8 +95,40 @@ final class ControllerCommand implements Callable<Integer> {
               + " reloaded when the file changes. Default: the documented defaults.")
   Path policy;
 
+  @Option(
+      names = "--planner",
+      description =
+          "Run the tidal planner (docs/planner.md): every planner.intervalSeconds of the policy it"
+              + " forecasts the load and flips roles (and, with --scaler, starts and stops"
+              + " workers) to keep the prefill:decode ratio matched. Off by default: then GET"
+              + " /admin/v1/planner shows no round, and PUT /admin/v1/policy?dryRun=true still"
+              + " answers what it would decide.")
+  boolean planner;
+
+  @Option(
+      names = "--scaler",
+      defaultValue = "none",
+      description =
+          "How the planner changes the number of workers: none (it only flips roles) or local"
+              + " (it starts duet worker child processes of this controller, as duet local does,"
+              + " and stops drained ones). Default: ${DEFAULT-VALUE}.")
+  String scaler;
+
+  @Option(
+      names = "--worker-args",
+      paramLabel = "ARGS",
+      defaultValue = "",
+      description =
+          "With --scaler local: more options for the workers it starts, in one string (e.g."
+              + " \"--threads 1 --kv-memory-mb 256\"); --role, --controller, --model and --id are"
+              + " set by the scaler.")
+  String workerArgs;
+
   @Override
   public Integer call() throws Exception {
+    if (!scaler.equals("none") && !scaler.equals("local")) {
+      throw new IllegalArgumentException("--scaler must be none or local, got '" + scaler + "'");
+    }
     PolicyStore policies = new PolicyStore(Clock.systemUTC());
     PolicyFileWatcher watcher = null;
     if (policy != null) {
@@ -136,6 +172,25 @@ final class ControllerCommand implements Callable<Integer> {
     new Rebalancer(registry, gateway, () -> policies.current().policy().rebalancer()).start(vertx);
     ControllerServer server = new ControllerServer(vertx, gateway, registry, admin);
     int actual = server.listen(host, port).await();
+    ProcessScaler workers =
+        new ProcessScaler(
+            "http://" + host + ":" + actual,
+            model,
+            workerArgs.isBlank() ? List.of() : List.of(workerArgs.trim().split("\\s+")),
+            ModelLoader.isSim(model) ? LocalCommand.SIM_WORKER_JVM : List.of(),
+            "scaled");
+    PlannerLoop loop =
+        Planners.wire(
+            vertx,
+            policies,
+            registry,
+            gateway,
+            metrics,
+            admin,
+            events,
+            new UnavailableRoleFlipper(registry),
+            scaler.equals("local") ? workers : Planners.NO_SCALER,
+            planner);
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);
     if (given == null || given.isEmpty()) {
       System.err.printf(
@@ -150,6 +205,8 @@ final class ControllerCommand implements Callable<Integer> {
         .addShutdownHook(
             new Thread(
                 () -> {
+                  loop.close();
+                  workers.close();
                   server.close();
                   if (closeWatcher != null) {
                     closeWatcher.close();

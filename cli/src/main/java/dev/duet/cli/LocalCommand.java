@@ -247,17 +247,7 @@ final class LocalCommand implements Callable<Integer> {
    */
   private void start(String what, List<String> args, List<String> jvm, AdminToken token)
       throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.addAll(
-        List.of(
-            "--add-modules",
-            "jdk.incubator.vector",
-            "--enable-native-access=ALL-UNNAMED",
-            "-Dduet.parent.pid=" + ProcessHandle.current().pid()));
-    cmd.addAll(jvm.isEmpty() ? List.of("-XX:+UseParallelGC") : jvm);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DuetCommand.class.getName()));
-    cmd.addAll(args);
+    List<String> cmd = DuetProcess.command(jvm, args);
     ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
     if (token != null) {
       pb.environment().put(AdminToken.ENV, token.reveal());

@@ -8,8 +8,12 @@ import dev.duet.controller.admin.AdminToken;
 import dev.duet.controller.events.EventLog;
 import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.routing.Router;
+import dev.duet.controller.tidal.PlannerLoop;
+import dev.duet.controller.tidal.Planners;
+import dev.duet.controller.tidal.UnavailableRoleFlipper;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.model.Model;
@@ -44,6 +48,13 @@ public final class TestCluster implements AutoCloseable {
   public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
   public final AdminApi admin;
+
+  /** The policy the operator API serves and replaces (version 1: the defaults). */
+  public final PolicyStore policies = new PolicyStore(Clock.systemUTC());
+
+  /** The planner loop, wired but not started: tests run its rounds. */
+  public final PlannerLoop planner;
+
   public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
@@ -77,6 +88,18 @@ public final class TestCluster implements AutoCloseable {
         new AdminApi(
             AdminToken.of(ADMIN_TOKEN), registry, events, gatewayMetrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
+    planner =
+        Planners.wire(
+            vertx,
+            policies,
+            registry,
+            gateway,
+            gatewayMetrics,
+            admin,
+            events,
+            new UnavailableRoleFlipper(registry),
+            Planners.NO_SCALER,
+            false);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
@@ -107,6 +130,7 @@ public final class TestCluster implements AutoCloseable {
       loops.add(loop);
     }
     closers.add(controller);
+    closers.add(planner);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < workers && System.nanoTime() < deadline) {
       Thread.sleep(20);

@@ -63,7 +63,10 @@ public final class PlannerLoop implements AutoCloseable {
   private final EventLog events;
   private final LongSupplier millis;
 
-  /** When each instance took its current role (first seen, or its last flip began), ms. */
+  /**
+   * When each instance took its current role, ms: when it was started, or its last flip began; 0
+   * (long ago) for instances that were there before the loop saw them.
+   */
   private final Map<String, Long> roleSince = new HashMap<>();
 
   /** Instances flipping now, to their new role. */
@@ -168,8 +171,9 @@ public final class PlannerLoop implements AutoCloseable {
     for (InstanceView v : registry.alive()) {
       String id = v.id();
       seen.add(id);
-      starting.remove(id);
-      long since = roleSince.computeIfAbsent(id, x -> now);
+      Starting started = starting.remove(id);
+      // one it started took its role then; one that was there before the loop, long ago
+      long since = roleSince.computeIfAbsent(id, x -> started != null ? started.sinceMillis() : 0);
       InstanceRole role = flipping.getOrDefault(id, v.descriptor().role());
       InstanceState.Phase phase =
           stopping.contains(id)
@@ -294,8 +298,12 @@ public final class PlannerLoop implements AutoCloseable {
             (id, e) -> {
               synchronized (this) {
                 Starting s = starting.remove(placeholder);
-                if (e == null && s != null && registry.find(id).isEmpty()) {
-                  starting.put(id, s);
+                if (e == null && s != null) {
+                  if (registry.find(id).isEmpty()) {
+                    starting.put(id, s);
+                  } else {
+                    roleSince.put(id, s.sinceMillis());
+                  }
                 }
                 if (e == null && !u.group().equals(Policy.DEFAULT_GROUP)) {
                   groupOf.put(id, u.group());

@@ -11,9 +11,11 @@ import dev.duet.controller.gateway.MigrationAdmin;
 import dev.duet.controller.gateway.Rebalancer;
 import dev.duet.controller.gateway.ServedModel;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.Policy;
 import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.routing.Router;
 import dev.duet.controller.tidal.PlannerLoop;
 import dev.duet.controller.tidal.Planners;
@@ -124,8 +126,20 @@ final class ControllerCommand implements Callable<Integer> {
               + " set by the scaler.")
   String workerArgs;
 
+  @Option(
+      names = "--start-workers",
+      paramLabel = "ROLES",
+      split = ",",
+      description =
+          "With --scaler local: workers to start at once, by role (e.g. prefill,prefill,decode);"
+              + " the scaler can stop them later as it can the ones it starts for the planner.")
+  List<String> startWorkers = List.of();
+
   @Override
   public Integer call() throws Exception {
+    if (!startWorkers.isEmpty() && !scaler.equals("local")) {
+      throw new IllegalArgumentException("--start-workers needs --scaler local");
+    }
     if (!scaler.equals("none") && !scaler.equals("local")) {
       throw new IllegalArgumentException("--scaler must be none or local, got '" + scaler + "'");
     }
@@ -198,6 +212,18 @@ final class ControllerCommand implements Callable<Integer> {
               + "    Authorization: Bearer %s%n"
               + "  (set --admin-token or %s to choose it)%n",
           host, actual, AdminApi.PREFIX, token.reveal(), AdminToken.ENV);
+    }
+    for (String role : startWorkers) {
+      InstanceRole r =
+          switch (role) {
+            case "prefill" -> InstanceRole.PREFILL;
+            case "decode" -> InstanceRole.DECODE;
+            case "both" -> InstanceRole.BOTH;
+            default ->
+                throw new IllegalArgumentException(
+                    "--start-workers: '" + role + "' is not prefill, decode or both");
+          };
+      workers.start(Policy.DEFAULT_GROUP, r).join();
     }
     PolicyFileWatcher closeWatcher = watcher;
     CountDownLatch stop = new CountDownLatch(1);

@@ -55,10 +55,6 @@ final class ProcessScaler implements Scaler, AutoCloseable {
 
   @Override
   public CompletableFuture<String> start(String group, InstanceRole role) {
-    if (role == InstanceRole.BOTH) {
-      return CompletableFuture.failedFuture(
-          new IllegalArgumentException("the planner starts prefill or decode workers, not both"));
-    }
     String id = prefix + "-" + next.getAndIncrement();
     List<String> args =
         new ArrayList<>(

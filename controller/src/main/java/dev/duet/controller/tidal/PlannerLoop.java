@@ -335,13 +335,15 @@ public final class PlannerLoop implements AutoCloseable {
                 if (e == null) {
                   registry.remove(id);
                   tracker.forgetInstance(id);
+                } else {
+                  registry.cordon(id, false); // it keeps serving
                 }
               }
               events.record(
                   EventKind.SCALE,
                   id,
                   null,
-                  e == null ? "stopped" : "not stopped: " + rootMessage(e));
+                  e == null ? "stopped" : "not stopped (uncordoned): " + rootMessage(e));
             });
   }
 

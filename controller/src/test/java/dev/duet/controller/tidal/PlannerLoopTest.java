@@ -233,7 +233,10 @@ class PlannerLoopTest {
             tracker,
             flipper,
             scaler,
-            id -> Future.failedFuture("instance " + id + " still holds 3 running requests"),
+            id -> {
+              registry.cordon(id, true);
+              return Future.failedFuture("instance " + id + " still holds 3 running requests");
+            },
             events,
             () -> now);
     worker("d0", InstanceRole.DECODE);
@@ -243,8 +246,11 @@ class PlannerLoopTest {
     loop.round();
 
     assertThat(calls).noneMatch(c -> c.startsWith("stop"));
-    assertThat(registry.alive()).hasSize(3);
+    assertThat(registry.alive()).hasSize(3).noneMatch(i -> i.cordoned());
     assertThat(details(EventKind.SCALE))
-        .anyMatch(s -> s.matches("not stopped: instance d. still holds 3 running requests"));
+        .anyMatch(
+            s ->
+                s.matches(
+                    "not stopped \\(uncordoned\\): instance d. still holds 3 running requests"));
   }
 }

@@ -21,7 +21,12 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks. Each compares against a baseline measured in the same run.",
-    subcommands = {BenchCommand.Engine.class, BenchServeCommand.class, KvBenchCommand.class})
+    subcommands = {
+      BenchCommand.Engine.class,
+      BenchServeCommand.class,
+      BenchTidalCommand.class,
+      KvBenchCommand.class
+    })
 final class BenchCommand implements Runnable {
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

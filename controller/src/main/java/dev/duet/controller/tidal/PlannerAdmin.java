@@ -45,6 +45,7 @@ public final class PlannerAdmin {
    *
    * @param loop the planner loop (its planner, instances and last round)
    * @param running whether the loop runs rounds (false: the planner only answers dry runs)
+   * @param flips whether its flips change roles (false until in-place flips are wired in)
    * @param millis the loop's clock, ms
    */
   public static void register(
@@ -52,6 +53,7 @@ public final class PlannerAdmin {
       PolicyStore policies,
       PlannerLoop loop,
       boolean running,
+      boolean flips,
       LongSupplier millis) {
     admin.register(
         AdminFeature.POLICY_GET, call -> Future.succeededFuture(AdminReply.ok(policy(policies))));
@@ -88,6 +90,7 @@ public final class PlannerAdmin {
         call -> {
           ObjectNode o = JSON.createObjectNode();
           o.put("running", running);
+          o.put("flips_available", flips);
           o.put("policy_version", loop.policyVersion());
           var last = loop.planner().last();
           if (last.isPresent()) {

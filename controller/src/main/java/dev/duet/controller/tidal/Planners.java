@@ -90,7 +90,8 @@ public final class Planners {
             new GatewayDrainer(vertx, gateway, registry, events, DRAIN_TIMEOUT),
             events,
             millis);
-    PlannerAdmin.register(admin, policies, loop, run, millis);
+    PlannerAdmin.register(
+        admin, policies, loop, run, !(flipper instanceof UnavailableRoleFlipper), millis);
     if (run) {
       loop.start(vertx);
     }

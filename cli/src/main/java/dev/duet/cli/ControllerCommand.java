@@ -223,7 +223,7 @@ final class ControllerCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(
                     "--start-workers: '" + role + "' is not prefill, decode or both");
           };
-      workers.start(Policy.DEFAULT_GROUP, r).join();
+      loop.started(workers.start(Policy.DEFAULT_GROUP, r).join(), Policy.DEFAULT_GROUP, r);
     }
     PolicyFileWatcher closeWatcher = watcher;
     CountDownLatch stop = new CountDownLatch(1);

@@ -163,6 +163,17 @@ public final class PlannerLoop implements AutoCloseable {
     return d;
   }
 
+  /**
+   * Counts a worker started outside the loop (e.g. a cluster's first workers, started through the
+   * same scaler) as starting until it registers, so that rounds before then neither start more for
+   * the budget they take nor plan without them.
+   */
+  public synchronized void started(String id, String group, InstanceRole role) {
+    if (registry.find(id).isEmpty()) {
+      starting.put(id, new Starting(group, role, millis.getAsLong()));
+    }
+  }
+
   /** The instances as the planner sees them now. */
   public synchronized List<InstanceState> instances(long now) {
     List<InstanceState> out = new ArrayList<>();

@@ -200,6 +200,22 @@ class PlannerLoopTest {
   }
 
   @Test
+  void workersStartedOutsideTheLoopCountAsStartingSoTheFirstRoundsStartNoMore() {
+    PlannerLoop loop = loop(policy(2, 2));
+    loop.started("w0", "default", InstanceRole.PREFILL);
+    loop.started("w1", "default", InstanceRole.DECODE);
+    outputHeavy();
+
+    loop.round();
+
+    assertThat(calls).isEmpty();
+    assertThat(loop.instances(now))
+        .extracting(InstanceState::phase)
+        .containsOnly(InstanceState.Phase.STARTING)
+        .hasSize(2);
+  }
+
+  @Test
   void scaleDownsDrainBeforeTheyStopAndTheStoppedInstanceLeavesTheRegistry() {
     PlannerLoop loop = loop(policy(6, 2));
     worker("p0", InstanceRole.PREFILL);

@@ -23,8 +23,6 @@ import dev.duet.controller.tidal.UnavailableRoleFlipper;
 import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.PoolOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -172,11 +170,7 @@ final class ControllerCommand implements Callable<Integer> {
             registry,
             new Router(),
             new OpenAiResponses(Clock.systemUTC(), random),
-            // One upstream connection per in-flight request: a small pool would queue requests
-            // inside the controller.
-            vertx.createHttpClient(
-                new HttpClientOptions().setKeepAlive(true),
-                new PoolOptions().setHttp1MaxSize(4096)),
+            Gateway.upstreamClient(vertx),
             random,
             metrics,
             Duration.ofMillis(ttftBudgetMs),

@@ -56,6 +56,9 @@ public final class WorkerServer implements AutoCloseable {
   private final WorkerMetrics metrics;
   private final KvHandoff kv;
   private final MigrationSource migrations;
+  // The open event stream of each request here, by id (a migration's commit ends it).
+  private final java.util.Map<String, EventStream> streams =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private HttpServer server;
 
   /** How long a request may stay frozen for a migration the controller never settles. */
@@ -204,7 +207,7 @@ public final class WorkerServer implements AutoCloseable {
             loop.cancel(snap.id());
           }
         });
-    loop.resume(snap, streamTo(resp, ctx, done, snap.prompt().length))
+    loop.resume(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id()))
         .whenComplete(
             (ok, failure) -> {
               if (failure != null) {
@@ -269,8 +272,10 @@ public final class WorkerServer implements AutoCloseable {
   }
 
   private EventStream streamTo(
-      HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens) {
-    return new EventStream(resp, ctx, done, promptTokens);
+      HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens, String id) {
+    EventStream s = new EventStream(resp, ctx, done, promptTokens, id);
+    streams.put(id, s);
+    return s;
   }
 
   /**
@@ -282,8 +287,11 @@ public final class WorkerServer implements AutoCloseable {
     private final Context ctx;
     private final AtomicBoolean done;
     private final int promptTokens;
+    private final String id;
 
-    EventStream(HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens) {
+    EventStream(
+        HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens, String id) {
+      this.id = id;
       this.resp = resp;
       this.ctx = ctx;
       this.done = done;
@@ -298,6 +306,7 @@ public final class WorkerServer implements AutoCloseable {
           v -> {
             if (last) {
               done.set(true);
+              streams.remove(id, this);
               metrics.finished(ev.generation().stopReason().openAiFinishReason());
               resp.end(line);
             } else {
@@ -309,6 +318,7 @@ public final class WorkerServer implements AutoCloseable {
 
     /** The request now runs on another instance: end this stream with a marker line. */
     void migrated() {
+      streams.remove(id, this);
       ctx.runOnContext(
           v -> {
             done.set(true);
@@ -335,7 +345,7 @@ public final class WorkerServer implements AutoCloseable {
             loop.cancel(snap.id());
           }
         });
-    loop.recover(snap, streamTo(resp, ctx, done, snap.prompt().length))
+    loop.recover(snap, streamTo(resp, ctx, done, snap.prompt().length, snap.id()))
         .whenComplete(
             (accepted, failure) ->
                 ctx.runOnContext(
@@ -400,12 +410,13 @@ public final class WorkerServer implements AutoCloseable {
                               loop.call(s -> s.migratedAway(id))
                                   .thenAccept(
                                       l -> {
-                                        if (l != null) {
+                                        EventStream st = streams.get(id);
+                                        if (l != null && st != null) {
                                           LOG.warn(
                                               "request {}: frozen for a migration that was never"
                                                   + " settled; ending it here",
                                               id);
-                                          ((EventStream) l).migrated();
+                                          st.migrated();
                                         }
                                       }));
                       req.response()
@@ -449,7 +460,8 @@ public final class WorkerServer implements AutoCloseable {
                 return s.unfreeze(id);
               }
               java.util.function.Consumer<TokenEvent> l = s.migratedAway(id);
-              if (l instanceof EventStream stream) {
+              EventStream stream = streams.get(id);
+              if (l != null && stream != null) {
                 stream.migrated();
               }
               return l != null;
@@ -493,7 +505,7 @@ public final class WorkerServer implements AutoCloseable {
             r.prompt(),
             r.params(),
             r.ttftBudgetNanos(),
-            streamTo(resp, ctx, done, r.prompt().length))
+            streamTo(resp, ctx, done, r.prompt().length, r.id()))
         .whenComplete(
             (accepted, failure) ->
                 ctx.runOnContext(

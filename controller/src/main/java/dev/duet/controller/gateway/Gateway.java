@@ -118,6 +118,17 @@ public final class Gateway {
     this.seeds = seeds;
   }
 
+  /**
+   * The HTTP client the gateway talks to workers with: one upstream connection per in-flight
+   * request (each streams for the request's life), so a small per-host pool would queue requests
+   * inside the controller behind running streams.
+   */
+  public static HttpClient upstreamClient(io.vertx.core.Vertx vertx) {
+    return vertx.createHttpClient(
+        new io.vertx.core.http.HttpClientOptions().setKeepAlive(true),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(4096));
+  }
+
   public GatewayMetrics metrics() {
     return metrics;
   }

@@ -42,7 +42,8 @@ public final class GatewayMetrics {
         Timer.builder("duet.gateway.overhead")
             .description(
                 "time the controller adds: validation, tokenization and routing before the"
-                    + " request goes upstream, plus relaying the first token")
+                    + " request goes upstream (not the time workers take to answer it), plus"
+                    + " relaying the first token")
             .publishPercentiles(0.5, 0.99) // over a rolling window, as quantile lines
             .register(registry);
     for (InstanceRole role : InstanceRole.values()) {

@@ -95,10 +95,14 @@ final class SplitRoute {
       registry.noteRouted(prefills.get(0).id(), upstream.path("prompt_ids").size(), 0);
     }
     ObjectNode reserve = JSON.createObjectNode().put("id", id).put("tokens", lifetimeTokens);
+    // The gateway's own time: up to the reservation's send, then from the ticket to the prefill's
+    // send (the decode worker's time to reserve is the worker's, not the gateway's).
+    long beforeReserve = System.nanoTime() - start;
     post(decode, "/internal/v1/reserve", reserve.toString())
         .compose(reply -> reply.body())
         .onComplete(
             ar -> {
+              long ticketAt = System.nanoTime();
               if (ar.failed()) {
                 overloaded(
                     resp, id, "the decode instance " + decode.id() + " failed: " + ar.cause());
@@ -116,7 +120,7 @@ final class SplitRoute {
                 return;
               }
               upstream.set("ticket", ticket);
-              offer(req, a, 0, System.nanoTime() - start);
+              offer(req, a, 0, beforeReserve + (System.nanoTime() - ticketAt));
             });
   }
 

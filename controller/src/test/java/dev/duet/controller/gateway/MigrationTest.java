@@ -4,18 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.duet.engine.gguf.GgmlType;
-import dev.duet.engine.model.LlamaModel;
-import dev.duet.engine.synth.SyntheticModel;
-import dev.duet.engine.synth.SyntheticModelWriter;
-import dev.duet.engine.tensor.ComputePool;
+import dev.duet.engine.kv.KvDtype;
+import dev.duet.engine.sim.LatencyProfile;
+import dev.duet.engine.sim.LatencyProfile.Coefficients;
+import dev.duet.engine.sim.LatencyProfile.Geometry;
+import dev.duet.engine.sim.SimModel;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -24,40 +23,43 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Live migration between decode workers on real sockets and real kv-transfer: a request moved 0, 1
  * and 3 times at random points streams exactly the text of the unmigrated run, and every block is
- * free at the end; each abort path leaves it running where it was.
+ * free at the end; each abort path leaves it running where it was. The workers are emulated GPUs
+ * with 10 ms decode steps, so a request is still running when the test moves it, and their tokens
+ * follow the K/V bytes in the cache, so a migration that lost or garbled a byte would show.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class MigrationTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir static Path dir;
-  private static ComputePool pool;
-  private static LlamaModel model;
+  /** 10 ms decode steps; 4 layers of 2 KV heads of 16, BF16: 512 bytes of K/V per token. */
+  private static final LatencyProfile PROFILE =
+      new LatencyProfile(
+          "migration-test",
+          new Coefficients(2, 0.005, 1e-6),
+          new Coefficients(10, 0.01, 1e-5),
+          new Geometry(4, 4, 2, 16, 64, 128, KvDtype.BF16, 2000, 1024));
+
+  private static SimModel model;
   private static TestCluster cluster;
   private final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
   static void start() throws Exception {
-    Path file = dir.resolve("small.gguf");
-    SyntheticModelWriter.write(SyntheticModel.preset("small"), 1, GgmlType.F32, file);
-    pool = new ComputePool(1);
-    model = LlamaModel.load(file, pool);
+    model = SimModel.create(PROFILE, 1, 1);
     cluster =
         new TestCluster(
-            model, "small", List.of("prefill", "decode", "decode", "decode"), 64, Duration.ZERO);
+            model, "sim", List.of("prefill", "decode", "decode", "decode"), 64, Duration.ZERO);
   }
 
   @AfterAll
   static void stop() {
     cluster.close();
     model.close();
-    pool.close();
   }
 
   /** A streaming request being read: its id, and its text so far. */
@@ -96,7 +98,7 @@ class MigrationTest {
   }
 
   private static String body(long seed) {
-    return "{\"model\":\"small\",\"prompt\":\"Once upon\",\"max_tokens\":480,\"ignore_eos\":true,"
+    return "{\"model\":\"sim\",\"prompt\":\"Once upon a time\",\"max_tokens\":250,\"ignore_eos\":true,"
         + "\"temperature\":0.8,\"seed\":"
         + seed
         + ",\"stream\":true}";
@@ -129,11 +131,12 @@ class MigrationTest {
       reference.read(Integer.MAX_VALUE);
       for (int moves : new int[] {0, 1, 3}) {
         Stream s = new Stream(body(seed));
-        s.read(2);
+        s.read(1);
         for (int m = 0; m < moves; m++) {
-          s.read(1 + random.nextInt(8));
+          // A random point: up to 30 decode steps later (an event can carry several tokens).
+          Thread.sleep(random.nextInt(300));
           Migrator.Result r = migrate(s.id, null, Migrator.Options.defaults());
-          assertThat(r.outcome()).as(r.detail()).isEqualTo("migrated");
+          assertThat(r.outcome()).as(r.toString()).isEqualTo("migrated");
           assertThat(r.target()).isNotEqualTo(r.source());
           assertThat(r.bytes()).isPositive();
         }
@@ -145,8 +148,8 @@ class MigrationTest {
     }
     awaitAllBlocksFree();
     assertThat(cluster.gateway.metrics().scrape())
-        .contains("duet_migrations_total{outcome=\"migrated\"} 6.0")
-        .contains("duet_migration_downtime_seconds_count 6");
+        .contains("duet_migrations_total{outcome=\"migrated\"} 8.0")
+        .contains("duet_migration_downtime_seconds_count 8");
   }
 
   @Test
@@ -154,7 +157,7 @@ class MigrationTest {
     Stream reference = new Stream(body(21));
     reference.read(Integer.MAX_VALUE);
     Stream s = new Stream(body(21));
-    s.read(5);
+    s.read(2); // the first token comes from the prefill worker, the second from the decode one
 
     // Not an instance that can take it: a prefill instance, or an unknown one.
     assertThat(migrate(s.id, "w0", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");
@@ -162,7 +165,7 @@ class MigrationTest {
     // Too many stages: with no pre-copy allowed and a context over the delta, it gives up.
     Migrator.Result gaveUp = migrate(s.id, null, new Migrator.Options(0, 1));
     assertThat(gaveUp.outcome()).as(gaveUp.detail()).isEqualTo("gave_up");
-    s.read(5);
+    s.read(1);
     // Not found once it has finished.
     s.read(Integer.MAX_VALUE);
     assertThat(s.text.toString()).isEqualTo(reference.text.toString());

@@ -79,7 +79,7 @@ public final class TestCluster implements AutoCloseable {
             registry,
             new Router(),
             new OpenAiResponses(Clock.systemUTC(), new SplittableRandom(1)),
-            vertx.createHttpClient(),
+            Gateway.upstreamClient(vertx),
             new SplittableRandom(2),
             gatewayMetrics,
             ttftBudget,

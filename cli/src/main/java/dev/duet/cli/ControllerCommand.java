@@ -196,7 +196,7 @@ final class ControllerCommand implements Callable<Integer> {
             metrics,
             admin,
             events,
-            new UnavailableRoleFlipper(registry),
+            new UnavailableRoleFlipper(registry, events),
             scaler.equals("local") ? workers : Planners.NO_SCALER,
             planner);
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);

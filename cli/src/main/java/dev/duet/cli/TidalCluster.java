@@ -132,23 +132,9 @@ final class TidalCluster implements AutoCloseable {
         atS, roles.at("/prefill/alive").asInt(), roles.at("/decode/alive").asInt(), forecast);
   }
 
-  /** Flips that changed a role, from the event log. */
+  /** Flips the planner loop carried out that changed a role. */
   int flips() throws IOException, InterruptedException {
-    int n = 0;
-    long after = 0;
-    while (true) {
-      JsonNode page = admin("/events?limit=1000&after=" + after);
-      for (JsonNode e : page.path("data")) {
-        if (e.path("kind").asText().equals("flip")
-            && e.path("detail").asText().startsWith("flipped")) {
-          n++;
-        }
-      }
-      after = page.path("next").asLong();
-      if (!page.path("has_more").asBoolean()) {
-        return n;
-      }
-    }
+    return admin("/planner").at("/counts/flipsDone").asInt();
   }
 
   @Override

@@ -92,6 +92,7 @@ public final class PlannerAdmin {
           o.put("running", running);
           o.put("flips_available", flips);
           o.put("policy_version", loop.policyVersion());
+          o.set("counts", JSON.valueToTree(loop.counts()));
           var last = loop.planner().last();
           if (last.isPresent()) {
             o.set("last", decision(last.get()));

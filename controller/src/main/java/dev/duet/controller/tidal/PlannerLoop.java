@@ -82,6 +82,10 @@ public final class PlannerLoop implements AutoCloseable {
   private final Map<String, String> groupOf = new HashMap<>();
 
   private long policyVersion;
+  private long flipsDone;
+  private long flipsNotDone;
+  private long scaleUps;
+  private long scaleDowns;
   private int placeholders;
   private Vertx vertx;
   private long timer = -1;
@@ -148,6 +152,20 @@ public final class PlannerLoop implements AutoCloseable {
   /** The policy version the last round planned with, 0 before the first round. */
   public synchronized long policyVersion() {
     return policyVersion;
+  }
+
+  /**
+   * What the loop has done since it started.
+   *
+   * @param flipsDone flips that changed a role
+   * @param flipsNotDone flips the flipper could not do (the instance kept its role)
+   * @param scaleUps workers started
+   * @param scaleDowns workers drained and stopped
+   */
+  public record Counts(long flipsDone, long flipsNotDone, long scaleUps, long scaleDowns) {}
+
+  public synchronized Counts counts() {
+    return new Counts(flipsDone, flipsNotDone, scaleUps, scaleDowns);
   }
 
   /** One round now: plan with the current policy and carry out the decision. */
@@ -277,24 +295,28 @@ public final class PlannerLoop implements AutoCloseable {
   private void flip(Action.Flip f, String why, long now) {
     flipping.put(f.instanceId(), f.to());
     roleSince.put(f.instanceId(), now);
-    events.record(EventKind.FLIP, f.instanceId(), null, "flipping " + arrow(f) + ": " + why);
+    events.record(
+        EventKind.FLIP, f.instanceId(), null, "planner: flipping " + arrow(f) + ": " + why);
     flipper
         .flip(f.instanceId(), f.to())
         .onComplete(
             r -> {
               synchronized (this) {
                 flipping.remove(f.instanceId());
+                if (r.succeeded() && r.result().done()) {
+                  flipsDone++;
+                } else {
+                  flipsNotDone++;
+                }
               }
-              String detail =
-                  r.succeeded()
-                      ? (r.result().done() ? "flipped " : "not flipped ")
-                          + arrow(f)
-                          + " in "
-                          + r.result().millis()
-                          + " ms: "
-                          + r.result().detail()
-                      : "flip " + arrow(f) + " failed: " + r.cause().getMessage();
-              events.record(EventKind.FLIP, f.instanceId(), null, detail);
+              // a flipper records its own outcome; only a failed future (a broken flipper) is ours
+              if (r.failed()) {
+                events.record(
+                    EventKind.FLIP,
+                    f.instanceId(),
+                    null,
+                    "flip " + arrow(f) + " failed: " + r.cause().getMessage());
+              }
             });
   }
 
@@ -302,7 +324,7 @@ public final class PlannerLoop implements AutoCloseable {
     String placeholder = "starting-" + ++placeholders;
     starting.put(placeholder, new Starting(u.group(), u.role(), now));
     events.record(
-        EventKind.SCALE, null, null, "starting a " + name(u.role()) + " instance: " + why);
+        EventKind.SCALE, null, null, "planner: starting a " + name(u.role()) + " instance: " + why);
     scaler
         .start(u.group(), u.role())
         .whenComplete(
@@ -315,6 +337,9 @@ public final class PlannerLoop implements AutoCloseable {
                   } else {
                     roleSince.put(id, s.sinceMillis());
                   }
+                }
+                if (e == null) {
+                  scaleUps++;
                 }
                 if (e == null && !u.group().equals(Policy.DEFAULT_GROUP)) {
                   groupOf.put(id, u.group());
@@ -333,7 +358,7 @@ public final class PlannerLoop implements AutoCloseable {
   private void scaleDown(Action.ScaleDown s, String why) {
     String id = s.instanceId();
     stopping.add(id);
-    events.record(EventKind.SCALE, id, null, "draining before it stops: " + why);
+    events.record(EventKind.SCALE, id, null, "planner: draining before it stops: " + why);
     drainer
         .drain(id)
         .toCompletionStage()
@@ -344,6 +369,7 @@ public final class PlannerLoop implements AutoCloseable {
                 stopping.remove(id);
                 groupOf.remove(id);
                 if (e == null) {
+                  scaleDowns++;
                   registry.remove(id);
                   tracker.forgetInstance(id);
                 } else {

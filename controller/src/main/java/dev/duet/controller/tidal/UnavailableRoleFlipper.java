@@ -1,5 +1,7 @@
 package dev.duet.controller.tidal;
 
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.roles.RoleFlipper;
@@ -14,22 +16,24 @@ import java.util.Objects;
  * <p>Stateless apart from the registry it reads; thread-safe.
  */
 public final class UnavailableRoleFlipper implements RoleFlipper {
-  private final InstanceRegistry registry;
+  static final String WHY = "in-place role flips are not available in this build of the controller";
 
-  public UnavailableRoleFlipper(InstanceRegistry registry) {
+  private final InstanceRegistry registry;
+  private final EventLog events;
+
+  public UnavailableRoleFlipper(InstanceRegistry registry, EventLog events) {
     this.registry = Objects.requireNonNull(registry, "registry");
+    this.events = Objects.requireNonNull(events, "events");
   }
 
   @Override
   public Future<FlipResult> flip(String instance, InstanceRole to) {
     InstanceRole from = registry.find(instance).map(v -> v.descriptor().role()).orElse(null);
-    return Future.succeededFuture(
-        new FlipResult(
-            instance,
-            from,
-            to,
-            false,
-            0,
-            "in-place role flips are not available in this build of the controller"));
+    events.record(
+        EventKind.FLIP,
+        instance,
+        null,
+        "not flipped to " + to.name().toLowerCase(java.util.Locale.ROOT) + ": " + WHY);
+    return Future.succeededFuture(new FlipResult(instance, from, to, false, 0, WHY));
   }
 }

@@ -97,7 +97,7 @@ public final class TestCluster implements AutoCloseable {
             gatewayMetrics,
             admin,
             events,
-            new UnavailableRoleFlipper(registry),
+            new UnavailableRoleFlipper(registry, events),
             Planners.NO_SCALER,
             false);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);

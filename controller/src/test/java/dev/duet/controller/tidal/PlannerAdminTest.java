@@ -158,6 +158,7 @@ class PlannerAdminTest {
     JsonNode p = JSON.readTree(call("GET", "/admin/v1/planner", BEARER, null).body());
     assertThat(p.path("running").asBoolean()).isFalse();
     assertThat(p.path("flips_available").asBoolean()).isFalse();
+    assertThat(p.at("/counts/flipsDone").asLong()).isZero();
     assertThat(p.path("policy_version").asLong()).isEqualTo(before + 1);
     assertThat(p.at("/last/groups/0/forecast/arrivalsPerS").asDouble()).isPositive();
     assertThat(p.at("/last/why").toString()).contains("default: forecast");

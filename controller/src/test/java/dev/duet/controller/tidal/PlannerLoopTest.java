@@ -147,7 +147,7 @@ class PlannerLoopTest {
     assertThat(details(EventKind.FLIP))
         .singleElement()
         .asString()
-        .startsWith("flipping prefill → decode: default: forecast")
+        .startsWith("planner: flipping prefill → decode: default: forecast")
         .contains("flip " + flipping);
 
     now += 10_000;
@@ -168,8 +168,10 @@ class PlannerLoopTest {
         .singleElement()
         .extracting(InstanceState::phase)
         .isEqualTo(InstanceState.Phase.ACTIVE);
+    assertThat(loop.counts().flipsDone()).isEqualTo(1);
     assertThat(details(EventKind.FLIP))
-        .contains("flipped prefill → decode in 1200 ms: queue finished");
+        .as("only the start: a flipper records its own outcome")
+        .hasSize(1);
   }
 
   @Test
@@ -187,7 +189,7 @@ class PlannerLoopTest {
         .extracting(InstanceState::id)
         .containsExactly("new-0");
     assertThat(details(EventKind.SCALE))
-        .anyMatch(s -> s.startsWith("starting a decode instance: default: forecast"))
+        .anyMatch(s -> s.startsWith("planner: starting a decode instance: default: forecast"))
         .contains("started decode instance new-0");
 
     now += 70_000;
@@ -233,8 +235,9 @@ class PlannerLoopTest {
       assertThat(registry.find(id)).isEmpty();
     }
     assertThat(registry.alive()).hasSize(2);
+    assertThat(loop.counts().scaleDowns()).isEqualTo(2);
     assertThat(details(EventKind.SCALE))
-        .anyMatch(s -> s.startsWith("draining before it stops: default: "))
+        .anyMatch(s -> s.startsWith("planner: draining before it stops: default: "))
         .contains("stopped");
   }
 

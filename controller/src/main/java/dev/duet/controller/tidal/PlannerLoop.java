@@ -21,7 +21,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -265,7 +264,7 @@ public final class PlannerLoop implements AutoCloseable {
   private void execute(Decision d, Policy policy, long now) {
     int flips = 0;
     for (Action a : d.actions()) {
-      String why = reasons(d, a);
+      String why = ActionText.reasons(d, a);
       switch (a) {
         case Action.Flip f -> {
           if (flips >= policy.planner().maxFlipsPerInterval() || busy(f.instanceId())) {
@@ -296,7 +295,10 @@ public final class PlannerLoop implements AutoCloseable {
     flipping.put(f.instanceId(), f.to());
     roleSince.put(f.instanceId(), now);
     events.record(
-        EventKind.FLIP, f.instanceId(), null, "planner: flipping " + arrow(f) + ": " + why);
+        EventKind.FLIP,
+        f.instanceId(),
+        null,
+        "planner: flipping " + ActionText.arrow(f) + ": " + why);
     flipper
         .flip(f.instanceId(), f.to())
         .onComplete(
@@ -315,7 +317,7 @@ public final class PlannerLoop implements AutoCloseable {
                     EventKind.FLIP,
                     f.instanceId(),
                     null,
-                    "flip " + arrow(f) + " failed: " + r.cause().getMessage());
+                    "flip " + ActionText.arrow(f) + " failed: " + r.cause().getMessage());
               }
             });
   }
@@ -324,7 +326,10 @@ public final class PlannerLoop implements AutoCloseable {
     String placeholder = "starting-" + ++placeholders;
     starting.put(placeholder, new Starting(u.group(), u.role(), now));
     events.record(
-        EventKind.SCALE, null, null, "planner: starting a " + name(u.role()) + " instance: " + why);
+        EventKind.SCALE,
+        null,
+        null,
+        "planner: starting a " + ActionText.role(u.role()) + " instance: " + why);
     scaler
         .start(u.group(), u.role())
         .whenComplete(
@@ -350,8 +355,11 @@ public final class PlannerLoop implements AutoCloseable {
                   e == null ? id : null,
                   null,
                   e == null
-                      ? "started " + name(u.role()) + " instance " + id
-                      : "could not start a " + name(u.role()) + " instance: " + e.getMessage());
+                      ? "started " + ActionText.role(u.role()) + " instance " + id
+                      : "could not start a "
+                          + ActionText.role(u.role())
+                          + " instance: "
+                          + e.getMessage());
             });
   }
 
@@ -380,41 +388,8 @@ public final class PlannerLoop implements AutoCloseable {
                   EventKind.SCALE,
                   id,
                   null,
-                  e == null ? "stopped" : "not stopped (uncordoned): " + rootMessage(e));
+                  e == null ? "stopped" : "not stopped (uncordoned): " + ActionText.rootMessage(e));
             });
-  }
-
-  /** The decision's lines about {@code a}: its own line and its group's sizing. */
-  private static String reasons(Decision d, Action a) {
-    String subject =
-        switch (a) {
-          case Action.Flip f -> f.instanceId();
-          case Action.ScaleDown s -> s.instanceId();
-          case Action.ScaleUp u -> "scale up";
-        };
-    List<String> lines = new ArrayList<>();
-    for (String w : d.why()) {
-      if (w.startsWith(a.group() + ": ") && (w.contains(subject) || w.contains(": forecast"))) {
-        lines.add(w);
-      }
-    }
-    return String.join("; ", lines);
-  }
-
-  private static String arrow(Action.Flip f) {
-    return name(f.from()) + " → " + name(f.to());
-  }
-
-  private static String name(InstanceRole r) {
-    return r.name().toLowerCase(Locale.ROOT);
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t instanceof java.util.concurrent.CompletionException) {
-      t = t.getCause();
-    }
-    return t.getMessage();
   }
 
   @Override

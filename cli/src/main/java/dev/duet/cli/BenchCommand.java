@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
       BenchCommand.Engine.class,
       BenchServeCommand.class,
       BenchTidalCommand.class,
-      KvBenchCommand.class
+      KvBenchCommand.class,
+      BenchMigrateCommand.class
     })
 final class BenchCommand implements Runnable {
 

@@ -50,6 +50,14 @@ final class BenchServeCommand implements Callable<Integer> {
       description = "Directory of the Azure trace CSVs (default: ${DEFAULT-VALUE}).")
   Path traces;
 
+  @Option(
+      names = "--max-output",
+      defaultValue = "0",
+      description =
+          "Cap every request's output tokens (0: none). Short outputs measure the gateway at high"
+              + " request rates on few cores, where token streaming would saturate them.")
+  int maxOutput;
+
   @Option(names = "--rate", defaultValue = "2", description = "Requests per second.")
   double rate;
 
@@ -88,6 +96,9 @@ final class BenchServeCommand implements Callable<Integer> {
               throw new IllegalArgumentException(
                   "--workload must be synthetic, azure-conv or azure-code, not " + workload);
         };
+    if (maxOutput > 0) {
+      w = w.capOutput(maxOutput);
+    }
     System.err.printf(
         "bench serve: %s at %.1f req/s for %.0f s against %s (model %s, context %d)%n",
         w.name(), rate, duration, url, model, context);

@@ -16,10 +16,11 @@ import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.roles.InPlaceRoleFlipper;
+import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
 import dev.duet.controller.tidal.PlannerLoop;
 import dev.duet.controller.tidal.Planners;
-import dev.duet.controller.tidal.UnavailableRoleFlipper;
 import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
@@ -177,6 +178,15 @@ final class ControllerCommand implements Callable<Integer> {
             events);
     AdminApi admin = new AdminApi(token, registry, events, metrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
+    InPlaceRoleFlipper flipper =
+        new InPlaceRoleFlipper(
+            vertx,
+            registry,
+            gateway.migrator(),
+            events,
+            InPlaceRoleFlipper.Options.defaults(),
+            System::nanoTime);
+    RoleAdmin.register(admin, flipper, registry);
     new Rebalancer(registry, gateway, () -> policies.current().policy().rebalancer()).start(vertx);
     ControllerServer server = new ControllerServer(vertx, gateway, registry, admin);
     int actual = server.listen(host, port).await();
@@ -196,7 +206,7 @@ final class ControllerCommand implements Callable<Integer> {
             metrics,
             admin,
             events,
-            new UnavailableRoleFlipper(registry, events),
+            flipper,
             scaler.equals("local") ? workers : Planners.NO_SCALER,
             planner);
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);
@@ -228,6 +238,7 @@ final class ControllerCommand implements Callable<Integer> {
                   loop.close();
                   workers.close();
                   server.close();
+                  flipper.close();
                   if (closeWatcher != null) {
                     closeWatcher.close();
                   }

@@ -9,7 +9,6 @@ import dev.duet.engine.model.Model;
 import dev.duet.engine.sim.SimModel;
 import dev.duet.engine.tensor.ComputePool;
 import dev.duet.worker.ControllerLink;
-import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerEngine;
 import dev.duet.worker.WorkerMetrics;
@@ -131,13 +130,12 @@ final class WorkerCommand implements Callable<Integer> {
     }
     WorkerEngine we = WorkerEngine.create(llama, r, blocks, meters);
     InferenceEngine engine = we.engine();
-    KvHandoff kv = we.kv();
     StepLoop loop =
         new StepLoop(engine, new BatchScheduler.Options(tokenBudget, maxBatch, maxQueued));
     Vertx vertx = Vertx.vertx();
     WorkerServer server =
         new WorkerServer(
-            vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks(), meters), kv);
+            vertx, llama, loop, new WorkerMetrics(loop, engine.cache().totalBlocks(), meters), we);
     int actual = server.listen(host, port).await();
     ObjectNode d = new ObjectMapper().createObjectNode();
     d.put("id", instanceId);
@@ -147,7 +145,7 @@ final class WorkerCommand implements Callable<Integer> {
     d.put("kv_blocks", engine.cache().totalBlocks());
     d.put("block_size", engine.cache().layout().blockSize());
     d.put("max_batch", maxBatch);
-    ControllerLink link = new ControllerLink(vertx, controller, d, loop);
+    ControllerLink link = new ControllerLink(vertx, controller, d, loop, we.role());
     link.start();
     System.err.printf(
         "duet worker %s (role %s) on http://%s:%d, %d KV blocks; controller %s%n",

@@ -184,7 +184,7 @@ public final class ControllerServer implements AutoCloseable {
               j.path("kv_blocks").asInt(),
               j.path("block_size").asInt(),
               j.path("max_batch").asInt());
-      registry.register(d);
+      registry.register(d, j.path("role_epoch").asLong(0));
       LOG.info("registered {} ({}) at {}", d.id(), d.role(), d.endpoint());
       req.response().setStatusCode(201).end();
     } catch (java.io.IOException | IllegalArgumentException e) {
@@ -203,7 +203,15 @@ public final class ControllerServer implements AutoCloseable {
               j.path("free_kv_blocks").asInt(),
               j.path("prefill_tokens_per_s").asDouble(),
               j.path("decode_tokens_per_s").asDouble());
-      if (registry.heartbeat(id, load)) {
+      boolean known =
+          j.path("role").isTextual()
+              ? registry.heartbeat(
+                  id,
+                  load,
+                  InstanceRole.valueOf(j.get("role").asText().toUpperCase(Locale.ROOT)),
+                  j.path("role_epoch").asLong(0))
+              : registry.heartbeat(id, load);
+      if (known) {
         req.response().setStatusCode(204).end();
       } else {
         Gateway.error(

@@ -13,9 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps a worker known to its controller: registers, then heartbeats its load every second, and
- * registers again whenever the controller does not know it (a 404: it restarted, or declared this
- * worker dead). Every call has a 2-second deadline.
+ * Keeps a worker known to its controller: registers, then heartbeats its load and its role (with
+ * the role's epoch, which a flip bumps) every second, and registers again whenever the controller
+ * does not know it (a 404: it restarted, or declared this worker dead). Every call has a 2-second
+ * deadline.
  *
  * <p>Threading: runs on a Vert.x event loop timer.
  */
@@ -29,6 +30,7 @@ public final class ControllerLink implements AutoCloseable {
   private final URI controller;
   private final ObjectNode descriptor;
   private final StepLoop loop;
+  private final WorkerRole role;
   private final AtomicBoolean registered = new AtomicBoolean();
   private long timer = -1;
 
@@ -37,6 +39,16 @@ public final class ControllerLink implements AutoCloseable {
    *     max_batch
    */
   public ControllerLink(Vertx vertx, URI controller, ObjectNode descriptor, StepLoop loop) {
+    this(vertx, controller, descriptor, loop, new WorkerRole(descriptor.path("role").asText()));
+  }
+
+  /**
+   * @param descriptor the registration body (its role is replaced by {@code role}'s current one)
+   * @param role the worker's role, reported in each heartbeat and registration
+   */
+  public ControllerLink(
+      Vertx vertx, URI controller, ObjectNode descriptor, StepLoop loop, WorkerRole role) {
+    this.role = role;
     this.vertx = vertx;
     this.client = vertx.createHttpClient();
     this.controller = controller;
@@ -51,7 +63,11 @@ public final class ControllerLink implements AutoCloseable {
 
   private void tick() {
     if (!registered.get()) {
-      post("/internal/v1/instances", descriptor.toString())
+      ObjectNode d = descriptor.deepCopy();
+      WorkerRole.State r = role.state();
+      d.put("role", r.role());
+      d.put("role_epoch", r.epoch());
+      post("/internal/v1/instances", d.toString())
           .onSuccess(
               status -> {
                 if (status == 201) {
@@ -71,6 +87,9 @@ public final class ControllerLink implements AutoCloseable {
     body.put("decode_tokens_per_s", l.decodeTokensPerS());
     body.put("running", l.running());
     body.put("free_kv_blocks", l.freeKvBlocks());
+    WorkerRole.State r = role.state();
+    body.put("role", r.role());
+    body.put("role_epoch", r.epoch());
     post("/internal/v1/instances/" + descriptor.path("id").asText() + "/heartbeat", body.toString())
         .onSuccess(
             status -> {

@@ -38,6 +38,8 @@ public final class KvHandoff implements AutoCloseable {
   private final KvCachePool pool;
   private final KvRegion region; // this instance's pool, when peers write into it
   private final Map<String, TransferChannel> channels = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * @param region the registered region of {@code pool}'s memory (decode side), or null
@@ -46,6 +48,14 @@ public final class KvHandoff implements AutoCloseable {
     this.node = node;
     this.pool = pool;
     this.region = region;
+  }
+
+  /**
+   * A pool that can both write out and take in (a worker that may flip between prefill and decode):
+   * {@link #decodeSide}.
+   */
+  public static KvHandoff registered(KvTransferNode node, KvLayout layout) {
+    return decodeSide(node, layout);
   }
 
   /**
@@ -217,9 +227,12 @@ public final class KvHandoff implements AutoCloseable {
         pool);
   }
 
+  /** Closes the channels and the node (idempotent). */
   @Override
   public void close() {
-    channels.values().forEach(TransferChannel::close);
-    node.close();
+    if (closed.compareAndSet(false, true)) {
+      channels.values().forEach(TransferChannel::close);
+      node.close();
+    }
   }
 }

@@ -37,6 +37,7 @@ public final class StepLoop implements AutoCloseable {
    * @param pendingPromptTokens prompt tokens queued or prefilling, not yet computed
    * @param prefillTokensPerS measured prefill rate (moving average; 0 until measured)
    * @param decodeTokensPerS measured decode rate (moving average; 0 until measured)
+   * @param reserved requests whose KV blocks are reserved and whose snapshot has not arrived
    */
   public record Load(
       int queued,
@@ -46,7 +47,8 @@ public final class StepLoop implements AutoCloseable {
       long tokens,
       long pendingPromptTokens,
       double prefillTokensPerS,
-      double decodeTokensPerS) {}
+      double decodeTokensPerS,
+      int reserved) {}
 
   /** Weight of the newest step in the moving averages of the rates. */
   private static final double EWMA = 0.2;
@@ -65,7 +67,7 @@ public final class StepLoop implements AutoCloseable {
   public StepLoop(InferenceEngine engine, BatchScheduler.Options options) {
     this.engine = engine;
     this.scheduler = new BatchScheduler(engine, options);
-    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0);
+    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0, 0);
     this.thread = Thread.ofPlatform().name("duet-step-loop").daemon(true).unstarted(this::run);
     thread.start();
   }
@@ -203,6 +205,11 @@ public final class StepLoop implements AutoCloseable {
     return done;
   }
 
+  /** Counts the requests held here, on the step thread (for a role flip). */
+  CompletableFuture<WorkerRole.Held> held() {
+    return call(s -> new WorkerRole.Held(s.queued(), s.running(), s.reserved()));
+  }
+
   /** Pauses or resumes a request's decoding (its client is slower than generation). */
   public void setPaused(String id, boolean pause) {
     command(() -> scheduler.setPaused(id, pause), null);
@@ -236,21 +243,13 @@ public final class StepLoop implements AutoCloseable {
           c.run();
           c = commands.poll();
         }
+        publishLoad(); // what the pass about to run holds (a prefill pass may take long)
         long t0 = System.nanoTime();
         if (scheduler.step()) {
           steps++;
           measure(System.nanoTime() - t0);
         }
-        load =
-            new Load(
-                scheduler.queued(),
-                scheduler.running(),
-                engine.cache().freeBlocks(),
-                steps,
-                tokens,
-                scheduler.pendingPromptTokens(),
-                prefillRate,
-                decodeRate);
+        publishLoad();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -259,6 +258,20 @@ public final class StepLoop implements AutoCloseable {
         scheduler.failAll();
       }
     }
+  }
+
+  private void publishLoad() {
+    load =
+        new Load(
+            scheduler.queued(),
+            scheduler.running(),
+            engine.cache().freeBlocks(),
+            steps,
+            tokens,
+            scheduler.pendingPromptTokens(),
+            prefillRate,
+            decodeRate,
+            scheduler.reserved());
   }
 
   /**

@@ -7,17 +7,20 @@ import dev.duet.engine.model.Model;
 import dev.duet.kvtransfer.KvTransferConfig;
 import dev.duet.kvtransfer.KvTransferNode;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.util.Locale;
 
 /**
- * A worker's engine for its role: role {@code both} gets a plain engine; {@code prefill} a plain
- * engine plus a kv-transfer node to write KV out; {@code decode} an engine whose KV pool lives in
- * memory its kv-transfer node allocates and registers, so prefill instances write into it.
+ * A worker's engine for its role: role {@code both} gets a plain engine and no KV handoff; {@code
+ * prefill} and {@code decode} both get an engine whose KV pool lives in memory its kv-transfer node
+ * allocates and registers, and a handoff that can both write KV out (prefill) and take KV in
+ * (decode): so either can {@linkplain WorkerRole flip} to the other in place, weights and pool
+ * kept.
  *
  * @param engine the engine
  * @param kv the KV handoff, or null for role both
+ * @param role the worker's role, which a prefill or decode worker may flip
  */
-public record WorkerEngine(InferenceEngine engine, KvHandoff kv) implements AutoCloseable {
+public record WorkerEngine(InferenceEngine engine, KvHandoff kv, WorkerRole role)
+    implements AutoCloseable {
 
   /**
    * @param role {@code both}, {@code prefill} or {@code decode}
@@ -26,28 +29,21 @@ public record WorkerEngine(InferenceEngine engine, KvHandoff kv) implements Auto
    * @throws IllegalArgumentException for another role
    */
   public static WorkerEngine create(Model model, String role, int kvBlocks, MeterRegistry meters) {
-    switch (role.toLowerCase(Locale.ROOT)) {
-      case "both" -> {
-        return new WorkerEngine(plain(model, kvBlocks), null);
-      }
-      case "prefill" -> {
-        InferenceEngine engine = plain(model, kvBlocks);
-        return new WorkerEngine(
-            engine,
-            KvHandoff.prefillSide(
-                KvTransferNode.start(KvTransferConfig.defaults(), meters), engine.cache()));
-      }
-      case "decode" -> {
-        var c = model.config();
-        KvHandoff kv =
-            KvHandoff.decodeSide(
-                KvTransferNode.start(KvTransferConfig.defaults(), meters),
-                KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), kvBlocks, model.kvDtype()));
-        return new WorkerEngine(new InferenceEngine(model, kv.pool()), kv);
-      }
-      default ->
-          throw new IllegalArgumentException("--role must be prefill, decode or both, not " + role);
+    String r;
+    try {
+      r = WorkerRole.parse(role, true);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--role must be prefill, decode or both, not " + role, e);
     }
+    if (r.equals("both")) {
+      return new WorkerEngine(plain(model, kvBlocks), null, new WorkerRole(r));
+    }
+    var c = model.config();
+    KvHandoff kv =
+        KvHandoff.registered(
+            KvTransferNode.start(KvTransferConfig.defaults(), meters),
+            KvLayout.of(c.nLayers(), c.nKvHeads(), c.headDim(), kvBlocks, model.kvDtype()));
+    return new WorkerEngine(new InferenceEngine(model, kv.pool()), kv, new WorkerRole(r));
   }
 
   private static InferenceEngine plain(Model model, int kvBlocks) {

@@ -38,13 +38,19 @@ public final class Workload {
 
   /** Prompts of 32–256 tokens and outputs of 16–128, uniform. */
   public static Workload synthetic() {
+    return uniform("synthetic", 32, 256, 16, 128);
+  }
+
+  /** Prompt and output lengths uniform over the given ranges (steps of 8 tokens). */
+  public static Workload uniform(
+      String name, int promptFrom, int promptTo, int outputFrom, int outputTo) {
     List<Shape> s = new ArrayList<>();
-    for (int p = 32; p <= 256; p += 8) {
-      for (int o = 16; o <= 128; o += 8) {
+    for (int p = promptFrom; p <= promptTo; p += 8) {
+      for (int o = outputFrom; o <= outputTo; o += 8) {
         s.add(new Shape(p, o));
       }
     }
-    return new Workload("synthetic", s);
+    return new Workload(name, s);
   }
 
   /** Every prompt length in [pMin, pMax] with every output length in [oMin, oMax], by steps. */
@@ -78,6 +84,18 @@ public final class Workload {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read trace " + csv + ": " + e.getMessage(), e);
     }
+  }
+
+  /** This workload with every output capped at {@code max} tokens. */
+  public Workload capOutput(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("the output cap must be >= 1, got " + max);
+    }
+    return new Workload(
+        name + " (outputs <= " + max + ")",
+        shapes.stream()
+            .map(s -> new Shape(s.promptTokens(), Math.min(s.outputTokens(), max)))
+            .toList());
   }
 
   public String name() {

@@ -51,9 +51,21 @@ public final class MigrationAdmin {
                       throw new ApiException(
                           ApiError.notFound("id", "no request " + call.id() + " is in flight"));
                     }
-                    return r.migrated()
-                        ? AdminReply.ok(r.toJson())
-                        : new AdminReply(409, r.toJson());
+                    if (!r.migrated()) {
+                      throw new ApiException(
+                          new ApiError(
+                              409,
+                              "conflict_error",
+                              null,
+                              "migration_" + r.outcome(),
+                              "not migrated ("
+                                  + r.outcome()
+                                  + "): "
+                                  + r.detail()
+                                  + "; it runs on "
+                                  + r.source()));
+                    }
+                    return AdminReply.ok(r.toJson());
                   });
         });
     admin.register(

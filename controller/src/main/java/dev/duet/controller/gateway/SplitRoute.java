@@ -145,7 +145,8 @@ final class SplitRoute {
     send(target, "/internal/v1/prefill", upstream.toString())
         .onComplete(
             ar -> {
-              if (ar.failed() || ar.result().status() == 429) {
+              // 429: it cannot meet the budget; 409: it flipped to decode meanwhile.
+              if (ar.failed() || ar.result().status() == 429 || ar.result().status() == 409) {
                 if (ar.failed()) {
                   LOG.warn(
                       "request {}: prefill {} failed: {}", id, target.id(), ar.cause().toString());

@@ -41,6 +41,11 @@ public record ApiError(int status, String type, String param, String code, Strin
     return new ApiError(404, "not_found_error", param, "model_not_found", message);
   }
 
+  /** 409: the named thing is in a state that does not allow the call (e.g. flipping already). */
+  public static ApiError conflict(String param, String message) {
+    return new ApiError(409, "conflict_error", param, "conflict", message);
+  }
+
   /** 413: the body is over the size limit. */
   public static ApiError tooLarge(String message) {
     return new ApiError(413, "invalid_request_error", null, "request_too_large", message);

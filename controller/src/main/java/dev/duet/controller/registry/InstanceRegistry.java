@@ -25,6 +25,11 @@ import java.util.function.LongSupplier;
  * routing sends it nothing new until it is uncordoned. A cordon outlives re-registration (a
  * restarted worker stays cordoned).
  *
+ * <p>An instance's role can change in place (a role flip): the flip's answer and the heartbeats
+ * that follow carry the role with its epoch (a count of flips the worker bumps), and the registry
+ * takes a role only from an epoch newer than the one it holds, so a heartbeat sent before a flip
+ * and delivered after it cannot undo it.
+ *
  * <p>Joins, deaths and cordons go to the {@link EventLog}. A death is noticed (and recorded once)
  * the next time the registry is consulted or any instance heartbeats, i.e. within a heartbeat
  * interval while any worker lives.
@@ -43,11 +48,27 @@ public final class InstanceRegistry {
   /**
    * @param lastNanos its last heartbeat (or registration), monotonic nanos
    * @param reportedDead whether its death went to the event log already
+   * @param roleEpoch the epoch of the descriptor's role (flips the worker has made)
    */
   private record Entry(
-      InstanceDescriptor descriptor, InstanceLoad load, long lastNanos, boolean reportedDead) {
+      InstanceDescriptor descriptor,
+      InstanceLoad load,
+      long lastNanos,
+      boolean reportedDead,
+      long roleEpoch) {
     Entry withLoad(InstanceLoad l, long nanos) {
-      return new Entry(descriptor, l, nanos, false);
+      return new Entry(descriptor, l, nanos, false, roleEpoch);
+    }
+
+    Entry withRole(InstanceRole role, long epoch) {
+      InstanceDescriptor d = descriptor;
+      return new Entry(
+          new InstanceDescriptor(
+              d.id(), role, d.endpoint(), d.model(), d.kvBlocks(), d.blockSize(), d.maxBatch()),
+          load,
+          lastNanos,
+          reportedDead,
+          epoch);
     }
   }
 
@@ -74,9 +95,18 @@ public final class InstanceRegistry {
     this.deadAfterNanos = HEARTBEAT_INTERVAL.toNanos() * MISSED_HEARTBEATS;
   }
 
-  /** Adds or replaces an instance (a restart or a role flip re-registers); it starts idle. */
+  /** Adds or replaces an instance (a restart re-registers); it starts idle, at role epoch 0. */
   public synchronized void register(InstanceDescriptor d) {
-    Entry old = entries.put(d.id(), new Entry(d, InstanceLoad.idle(d.kvBlocks()), now(), false));
+    register(d, 0);
+  }
+
+  /**
+   * {@link #register(InstanceDescriptor)} of a worker whose role has flipped {@code roleEpoch}
+   * times.
+   */
+  public synchronized void register(InstanceDescriptor d, long roleEpoch) {
+    Entry old =
+        entries.put(d.id(), new Entry(d, InstanceLoad.idle(d.kvBlocks()), now(), false, roleEpoch));
     events.record(
         EventKind.INSTANCE_JOINED,
         d.id(),
@@ -103,6 +133,37 @@ public final class InstanceRegistry {
       events.record(EventKind.CORDON, id, null, on ? "cordoned" : "uncordoned");
     }
     return true;
+  }
+
+  /**
+   * Records a heartbeat that also reports the worker's role: the role is taken when its epoch is
+   * newer than the one held.
+   *
+   * @return false when the id is unknown, or was declared dead: the worker must register again
+   */
+  public synchronized boolean heartbeat(
+      String id, InstanceLoad load, InstanceRole role, long roleEpoch) {
+    if (!heartbeat(id, load)) {
+      return false;
+    }
+    updateRole(id, role, roleEpoch);
+    return true;
+  }
+
+  /**
+   * Takes {@code role} as instance {@code id}'s role if {@code epoch} is newer than the one held
+   * (the answer of a flip, or a heartbeat after one).
+   *
+   * @return whether the role held changed
+   */
+  public synchronized boolean updateRole(String id, InstanceRole role, long epoch) {
+    Objects.requireNonNull(role, "role");
+    Entry e = entries.get(id);
+    if (e == null || epoch <= e.roleEpoch()) {
+      return false;
+    }
+    entries.put(id, e.withRole(role, epoch));
+    return e.descriptor().role() != role;
   }
 
   /**
@@ -148,7 +209,8 @@ public final class InstanceRegistry {
             Math.max(0, l.freeKvBlocks() - kvBlocks),
             l.prefillTokensPerS(),
             l.decodeTokensPerS());
-    entries.put(id, new Entry(e.descriptor(), guess, e.lastNanos(), e.reportedDead()));
+    entries.put(
+        id, new Entry(e.descriptor(), guess, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
   }
 
   /** Forgets an instance (it deregistered, or the operator removed it). */
@@ -184,7 +246,7 @@ public final class InstanceRegistry {
     for (Map.Entry<String, Entry> me : entries.entrySet()) {
       Entry e = me.getValue();
       if (!e.reportedDead() && !alive(e, now)) {
-        me.setValue(new Entry(e.descriptor(), e.load(), e.lastNanos(), true));
+        me.setValue(new Entry(e.descriptor(), e.load(), e.lastNanos(), true, e.roleEpoch()));
         events.record(
             EventKind.INSTANCE_DEAD,
             e.descriptor().id(),

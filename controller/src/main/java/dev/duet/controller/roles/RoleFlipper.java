@@ -21,6 +21,19 @@ public interface RoleFlipper {
   Future<FlipResult> flip(String instance, InstanceRole to);
 
   /**
+   * {@link #flip(String, InstanceRole)}, which by default refuses to flip the last live instance of
+   * its role; {@code evenIfLast} flips it anyway (the operator's call), warning in the detail.
+   */
+  default Future<FlipResult> flip(String instance, InstanceRole to, boolean evenIfLast) {
+    return flip(instance, to);
+  }
+
+  /** Whether a flip of {@code instance} is under way now. */
+  default boolean flipping(String instance) {
+    return false;
+  }
+
+  /**
    * What a flip did.
    *
    * @param instance the instance

@@ -284,8 +284,11 @@ class AdminApiTest {
   @Test
   void featuresNotPluggedInAnswer501NamingTheFeature() throws Exception {
     for (AdminFeature f : AdminFeature.values()) {
-      if (f != AdminFeature.ROLE) {
-        continue; // plugged in by the test cluster (live migration, policy, planner)
+      if (f == AdminFeature.ROLE
+          || f == AdminFeature.MIGRATE
+          || f == AdminFeature.DRAIN
+          || f == AdminFeature.POLICY_GET) {
+        continue; // plugged in by the test cluster (migration, role flips), or by another test
       }
       String path = f.path().replace("{id}", f == AdminFeature.MIGRATE ? "cmpl-abc" : "w0");
       HttpResponse<String> r = call(f.method().name(), path, BEARER, "{}");
@@ -299,39 +302,34 @@ class AdminApiTest {
 
   @Test
   void aRegisteredHandlerAnswersWithItsReplyOrItsError() throws Exception {
+    // Reading the policy stands for any pluggable feature (the test cluster plugs in the others).
     cluster.admin.register(
-        AdminFeature.ROLE,
+        AdminFeature.POLICY_GET,
         c -> {
-          String role = c.json().path("role").asText();
-          if (!role.equals("prefill") && !role.equals("decode")) {
-            throw new ApiException(ApiError.invalid("role", "prefill or decode, got " + role));
+          String mode = c.query().getOrDefault("mode", "");
+          if (!mode.equals("tidal") && !mode.equals("static")) {
+            throw new ApiException(ApiError.invalid("mode", "tidal or static, got " + mode));
           }
           return Future.succeededFuture(
               AdminReply.accepted(
-                  JSON.createObjectNode()
-                      .put("instance", c.id())
-                      .put("role", role)
-                      .put("dry_run", c.flag("dryRun"))));
+                  JSON.createObjectNode().put("mode", mode).put("dry_run", c.flag("dryRun"))));
         });
-    HttpResponse<String> r =
-        call("POST", "/admin/v1/instances/w0/role?dryRun=true", BEARER, "{\"role\":\"decode\"}");
+    HttpResponse<String> r = call("GET", "/admin/v1/policy?mode=tidal&dryRun=true", BEARER, null);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
     JsonNode j = JSON.readTree(r.body());
-    assertThat(j.path("instance").asText()).isEqualTo("w0");
-    assertThat(j.path("role").asText()).isEqualTo("decode");
+    assertThat(j.path("mode").asText()).isEqualTo("tidal");
     assertThat(j.path("dry_run").asBoolean()).isTrue();
-    HttpResponse<String> bad =
-        call("POST", "/admin/v1/instances/w0/role", BEARER, "{\"role\":\"chef\"}");
+    HttpResponse<String> bad = call("GET", "/admin/v1/policy?mode=chef", BEARER, null);
     assertThat(bad.statusCode()).isEqualTo(400);
-    assertThat(JSON.readTree(bad.body()).at("/error/param").asText()).isEqualTo("role");
-    assertThat(call("POST", "/admin/v1/instances/w0/role", BEARER, "{oops").statusCode())
+    assertThat(JSON.readTree(bad.body()).at("/error/param").asText()).isEqualTo("mode");
+    assertThat(call("GET", "/admin/v1/policy?mode=tidal&dryRun=maybe", BEARER, null).statusCode())
         .isEqualTo(400);
     assertThatThrownBy(
             () ->
                 cluster.admin.register(
-                    AdminFeature.ROLE, c -> Future.failedFuture("a second handler")))
+                    AdminFeature.POLICY_GET, c -> Future.failedFuture("a second handler")))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("/admin/v1/instances/{id}/role");
+        .hasMessageContaining("/admin/v1/policy");
   }
 
   @Test

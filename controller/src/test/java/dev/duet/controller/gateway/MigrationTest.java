@@ -159,6 +159,26 @@ class MigrationTest {
     Stream s = new Stream(body(21));
     s.read(2); // the first token comes from the prefill worker, the second from the decode one
 
+    // Through the operator API: a migration that cannot happen is a 409 naming why; an unknown
+    // request a 404.
+    HttpResponse<String> viaApi =
+        http.send(
+            HttpRequest.newBuilder(cluster.uri("/admin/v1/requests/" + s.id + "/migrate"))
+                .header("authorization", "Bearer " + TestCluster.ADMIN_TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"target\":\"w0\"}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(viaApi.statusCode()).as(viaApi.body()).isEqualTo(409);
+    assertThat(JSON.readTree(viaApi.body()).at("/error/code").asText())
+        .isEqualTo("migration_no_target");
+    HttpResponse<String> unknown =
+        http.send(
+            HttpRequest.newBuilder(cluster.uri("/admin/v1/requests/cmpl-nope/migrate"))
+                .header("authorization", "Bearer " + TestCluster.ADMIN_TOKEN)
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(404);
     // Not an instance that can take it: a prefill instance, or an unknown one.
     assertThat(migrate(s.id, "w0", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");
     assertThat(migrate(s.id, "nope", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");
@@ -166,10 +186,60 @@ class MigrationTest {
     Migrator.Result gaveUp = migrate(s.id, null, new Migrator.Options(0, 1));
     assertThat(gaveUp.outcome()).as(gaveUp.detail()).isEqualTo("gave_up");
     s.read(1);
+    // The target cannot reserve: another request's reservation holds nearly all of w3's blocks.
+    String w3 = cluster.registry.find("w3").orElseThrow().descriptor().endpoint();
+    HttpResponse<String> filler =
+        http.send(
+            HttpRequest.newBuilder(java.net.URI.create(w3 + "/internal/v1/reserve"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"filler\",\"tokens\":1000}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(filler.statusCode()).as(filler.body()).isEqualTo(200);
+    Migrator.Result refused = migrate(s.id, "w3", Migrator.Options.defaults());
+    assertThat(refused.outcome()).as(refused.detail()).isEqualTo("target_refused");
+    http.send(
+        HttpRequest.newBuilder(java.net.URI.create(w3 + "/internal/v1/cancel"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"filler\"}"))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+    s.read(1);
     // Not found once it has finished.
     s.read(Integer.MAX_VALUE);
     assertThat(s.text.toString()).isEqualTo(reference.text.toString());
     assertThat(migrate(s.id, null, Migrator.Options.defaults()).outcome()).isEqualTo("not_found");
     awaitAllBlocksFree();
+  }
+
+  @Test
+  void aTargetWhoseTransferFailsLeavesTheRequestDecodingOnTheSource() throws Exception {
+    try (SimModel sim = SimModel.create(PROFILE, 1, 1);
+        TestCluster small =
+            new TestCluster(
+                sim, "sim", List.of("prefill", "decode", "decode"), 64, Duration.ZERO)) {
+      TestCluster shared = cluster;
+      cluster = small;
+      try {
+        Stream reference = new Stream(body(31));
+        reference.read(Integer.MAX_VALUE);
+        Stream s = new Stream(body(31));
+        s.read(2);
+        String source = small.gateway.inFlight().find(s.id).orElseThrow().instance();
+        int target = source.equals("w1") ? 2 : 1;
+        // The target's kv-transfer node goes away; its HTTP API still answers (it reserves).
+        small.workerEngines.get(target).kv().close();
+        Migrator.Result r = migrate(s.id, "w" + target, Migrator.Options.defaults());
+        assertThat(r.outcome()).as(r.detail()).isEqualTo("target_failed");
+        s.read(Integer.MAX_VALUE);
+        assertThat(s.text.toString()).isEqualTo(reference.text.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (small.engines.get(3 - target).cache().usedBlocks() > 0
+            && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertThat(small.engines.get(3 - target).cache().usedBlocks()).isZero();
+      } finally {
+        cluster = shared;
+      }
+    }
   }
 }

@@ -10,15 +10,15 @@ import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.roles.InPlaceRoleFlipper;
+import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
 import dev.duet.controller.tidal.PlannerLoop;
 import dev.duet.controller.tidal.Planners;
-import dev.duet.controller.tidal.UnavailableRoleFlipper;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.model.Model;
 import dev.duet.worker.ControllerLink;
-import dev.duet.worker.KvHandoff;
 import dev.duet.worker.StepLoop;
 import dev.duet.worker.WorkerEngine;
 import dev.duet.worker.WorkerMetrics;
@@ -48,17 +48,13 @@ public final class TestCluster implements AutoCloseable {
   public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
   public final AdminApi admin;
-
-  /** The policy the operator API serves and replaces (version 1: the defaults). */
-  public final PolicyStore policies = new PolicyStore(Clock.systemUTC());
-
-  /** The planner loop, wired but not started: tests run its rounds. */
-  public final PlannerLoop planner;
-
+  private final GatewayMetrics gatewayMetrics;
+  public final InPlaceRoleFlipper flipper;
   public final int port;
   final List<InferenceEngine> engines = new ArrayList<>();
   final List<WorkerMetrics> workerMetrics = new ArrayList<>();
   final List<StepLoop> loops = new ArrayList<>();
+  final List<WorkerEngine> workerEngines = new ArrayList<>();
   private final List<List<AutoCloseable>> workerParts = new ArrayList<>();
   private final List<AutoCloseable> closers = new ArrayList<>();
 
@@ -72,7 +68,7 @@ public final class TestCluster implements AutoCloseable {
       Model model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     int workers = roles.size();
-    GatewayMetrics gatewayMetrics = new GatewayMetrics(registry);
+    gatewayMetrics = new GatewayMetrics(registry);
     gateway =
         new Gateway(
             ServedModel.of(name, model),
@@ -88,18 +84,15 @@ public final class TestCluster implements AutoCloseable {
         new AdminApi(
             AdminToken.of(ADMIN_TOKEN), registry, events, gatewayMetrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
-    planner =
-        Planners.wire(
+    flipper =
+        new InPlaceRoleFlipper(
             vertx,
-            policies,
             registry,
-            gateway,
-            gatewayMetrics,
-            admin,
+            gateway.migrator(),
             events,
-            new UnavailableRoleFlipper(registry, events),
-            Planners.NO_SCALER,
-            false);
+            new InPlaceRoleFlipper.Options(Duration.ofSeconds(20), Duration.ofMillis(20), 2),
+            System::nanoTime);
+    RoleAdmin.register(admin, flipper, registry);
     ControllerServer controller = new ControllerServer(vertx, gateway, registry, admin);
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
@@ -107,10 +100,9 @@ public final class TestCluster implements AutoCloseable {
       String role = roles.get(w);
       WorkerEngine we = WorkerEngine.create(model, role, kvBlocks, new SimpleMeterRegistry());
       InferenceEngine engine = we.engine();
-      KvHandoff kv = we.kv();
-      StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 16));
+      StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 64));
       WorkerMetrics metrics = new WorkerMetrics(loop, kvBlocks);
-      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, kv);
+      WorkerServer server = new WorkerServer(vertx, model, loop, metrics, we);
       int wport = server.listen("127.0.0.1", 0).await();
       ObjectNode d = json.createObjectNode();
       d.put("id", "w" + w);
@@ -121,16 +113,17 @@ public final class TestCluster implements AutoCloseable {
       d.put("block_size", 16);
       d.put("max_batch", 8);
       ControllerLink link =
-          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop);
+          new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop, we.role());
       link.start();
       closers.addAll(List.of(link, server, loop, we));
       workerParts.add(List.of(link, server, loop));
+      workerEngines.add(we);
       engines.add(engine);
       workerMetrics.add(metrics);
       loops.add(loop);
     }
     closers.add(controller);
-    closers.add(planner);
+    closers.add(flipper);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (registry.alive().size() < workers && System.nanoTime() < deadline) {
       Thread.sleep(20);
@@ -138,6 +131,29 @@ public final class TestCluster implements AutoCloseable {
     if (registry.alive().size() < workers) {
       throw new IllegalStateException("workers did not register within 10 s");
     }
+  }
+
+  /**
+   * Wires the tidal planner as {@code duet controller} does (tracker fed by this gateway and these
+   * heartbeats, the policy and planner endpoints), flipping through this cluster's in-place
+   * flipper, with no scaler; the loop does not run rounds by itself: tests call {@link
+   * PlannerLoop#round}. Closed with the cluster.
+   */
+  public PlannerLoop wirePlanner(PolicyStore policies) {
+    PlannerLoop loop =
+        Planners.wire(
+            vertx,
+            policies,
+            registry,
+            gateway,
+            gatewayMetrics,
+            admin,
+            events,
+            flipper,
+            Planners.NO_SCALER,
+            false);
+    closers.add(0, loop);
+    return loop;
   }
 
   /**
@@ -159,7 +175,13 @@ public final class TestCluster implements AutoCloseable {
     return loops.get(i).load().tokens();
   }
 
-  int usedBlocks() {
+  /** Worker {@code i}'s step loop load now. */
+  public StepLoop.Load load(int i) {
+    return loops.get(i).load();
+  }
+
+  /** KV blocks in use over every worker. */
+  public int usedBlocks() {
     return engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum();
   }
 

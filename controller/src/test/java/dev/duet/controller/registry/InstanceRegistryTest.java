@@ -129,4 +129,29 @@ class InstanceRegistryTest {
         .extracting(ClusterEvent::instance)
         .containsExactly("d1");
   }
+
+  @Test
+  void aRoleIsTakenOnlyFromANewerEpochSoALateHeartbeatCannotUndoAFlip() {
+    registry.register(decoder("d1"));
+    InstanceLoad idle = InstanceLoad.idle(100);
+    // The flip's answer: epoch 1, prefill.
+    assertThat(registry.updateRole("d1", InstanceRole.PREFILL, 1)).isTrue();
+    // A heartbeat built before the flip arrives after it: epoch 0, decode.
+    assertThat(registry.heartbeat("d1", idle, InstanceRole.DECODE, 0)).isTrue();
+    assertThat(registry.find("d1").orElseThrow().descriptor().role())
+        .isEqualTo(InstanceRole.PREFILL);
+    // A later flip reported first by a heartbeat.
+    assertThat(registry.heartbeat("d1", idle, InstanceRole.DECODE, 2)).isTrue();
+    assertThat(registry.find("d1").orElseThrow().descriptor().role())
+        .isEqualTo(InstanceRole.DECODE);
+    assertThat(registry.updateRole("d1", InstanceRole.DECODE, 2)).isFalse();
+    assertThat(registry.updateRole("nope", InstanceRole.DECODE, 9)).isFalse();
+  }
+
+  @Test
+  void aWorkerThatRegistersAgainAfterFlipsKeepsItsEpoch() {
+    registry.register(decoder("d1"), 3);
+    assertThat(registry.updateRole("d1", InstanceRole.PREFILL, 3)).isFalse();
+    assertThat(registry.updateRole("d1", InstanceRole.PREFILL, 4)).isTrue();
+  }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.duet.controller.gateway.TestCluster;
 import dev.duet.controller.planner.Decision;
+import dev.duet.controller.policy.PolicyStore;
 import dev.duet.engine.kv.KvDtype;
 import dev.duet.engine.sim.LatencyProfile;
 import dev.duet.engine.sim.LatencyProfile.Coefficients;
@@ -14,6 +15,7 @@ import dev.duet.engine.sim.SimModel;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +41,8 @@ class PlannerAdminTest {
           new Geometry(4, 4, 2, 16, 64, 128, KvDtype.BF16, 2000, 512));
 
   static TestCluster cluster;
+  static final PolicyStore policies = new PolicyStore(Clock.systemUTC());
+  static PlannerLoop planner;
   static final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
@@ -50,6 +54,7 @@ class PlannerAdminTest {
             List.of("prefill", "decode"),
             256,
             Duration.ZERO);
+    planner = cluster.wirePlanner(policies);
   }
 
   @AfterAll
@@ -86,7 +91,7 @@ class PlannerAdminTest {
 
   @Test
   void anInvalidPolicyIs422ListingEveryErrorWithItsPathAndChangesNothing() throws Exception {
-    long before = cluster.policies.current().version();
+    long before = policies.current().version();
     HttpResponse<String> r =
         call(
             "PUT",
@@ -100,13 +105,13 @@ class PlannerAdminTest {
         .contains("slo.ttftMs: -5: ")
         .contains("budget.maxInstances: 1: ")
         .contains("planner.nope: 3: unknown key");
-    assertThat(cluster.policies.current().version()).isEqualTo(before);
+    assertThat(policies.current().version()).isEqualTo(before);
   }
 
   @Test
   void aDryRunAnswersTheDecisionUnderTheCandidateAndChangesNothing() throws Exception {
-    long before = cluster.policies.current().version();
-    var lastBefore = cluster.planner.planner().last();
+    long before = policies.current().version();
+    var lastBefore = planner.planner().last();
     HttpResponse<String> r =
         call("PUT", "/admin/v1/policy?dryRun=true", BEARER, "budget:\n  maxInstances: 3\n");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -117,8 +122,8 @@ class PlannerAdminTest {
     assertThat(j.at("/decision/groups/0/currentPrefill").asInt()).isEqualTo(1);
     assertThat(j.at("/decision/groups/0/currentDecode").asInt()).isEqualTo(1);
     assertThat(j.at("/decision/why").size()).isPositive();
-    assertThat(cluster.policies.current().version()).isEqualTo(before);
-    assertThat(cluster.planner.planner().last()).isEqualTo(lastBefore);
+    assertThat(policies.current().version()).isEqualTo(before);
+    assertThat(planner.planner().last()).isEqualTo(lastBefore);
     assertThat(
             JSON.readTree(call("GET", "/admin/v1/policy", BEARER, null).body())
                 .path("version")
@@ -138,7 +143,7 @@ class PlannerAdminTest {
               "{\"model\":\"sim\",\"prompt\":[5,6,7,8,9,10],\"max_tokens\":4}");
       assertThat(c.statusCode()).as(c.body()).isEqualTo(200);
     }
-    long before = cluster.policies.current().version();
+    long before = policies.current().version();
     String yaml = "planner:\n  intervalSeconds: 5\nbudget:\n  maxInstances: 2\n";
     HttpResponse<String> r = call("PUT", "/admin/v1/policy?who=alice", BEARER, yaml);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -150,14 +155,14 @@ class PlannerAdminTest {
     assertThat(got.path("source").asText()).isEqualTo(yaml);
     assertThat(got.at("/policy/planner/intervalSeconds").asInt()).isEqualTo(5);
 
-    Decision d = cluster.planner.round();
-    assertThat(cluster.planner.policyVersion()).isEqualTo(before + 1);
+    Decision d = planner.round();
+    assertThat(planner.policyVersion()).isEqualTo(before + 1);
     assertThat(d.group("default").forecast().arrivalsPerS()).isPositive();
     assertThat(d.actions()).noneMatch(a -> a instanceof dev.duet.controller.planner.Action.ScaleUp);
 
     JsonNode p = JSON.readTree(call("GET", "/admin/v1/planner", BEARER, null).body());
     assertThat(p.path("running").asBoolean()).isFalse();
-    assertThat(p.path("flips_available").asBoolean()).isFalse();
+    assertThat(p.path("flips_available").asBoolean()).isTrue();
     assertThat(p.at("/counts/flipsDone").asLong()).isZero();
     assertThat(p.path("policy_version").asLong()).isEqualTo(before + 1);
     assertThat(p.at("/last/groups/0/forecast/arrivalsPerS").asDouble()).isPositive();

@@ -1,0 +1,375 @@
+package dev.duet.controller.roles;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.events.EventLog;
+import dev.duet.controller.gateway.Migrator;
+import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.registry.InstanceView;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Flips a prefill or decode instance to the other role in place: cordon it (routing sends it
+ * nothing new); a decode instance first has its running requests moved away by live migration; then
+ * wait until it holds nothing (polling its {@code /internal/v1/load} until two polls in a row find
+ * nothing queued, running or reserved: requests that could not move, and a prefill instance's
+ * queue, finish there); then {@code POST /internal/v1/role} on the worker, take the role from its
+ * answer into the registry, lift the cordon (one the operator had set stays) and record a {@link
+ * EventKind#FLIP} event saying what was drained and how long it took. If the instance does not
+ * empty within {@link Options#emptyTimeout} it is given back its old role, uncordoned, and the
+ * result says so. The last live, uncordoned instance of a role is not flipped unless asked to
+ * ({@link FlipCheck}). One flip per instance at a time.
+ *
+ * <p>Threading: {@link #flip} may be called from any thread; each flip runs on the event-loop
+ * context this flipper was built on (like the rebalancer's timer), with non-blocking calls only.
+ */
+public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(InPlaceRoleFlipper.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * How a flip waits.
+   *
+   * @param emptyTimeout how long the instance may take to empty before the flip is given up
+   * @param pollInterval between two looks at the instance's load
+   * @param parallel migrations a decode instance's drain runs at once
+   */
+  public record Options(Duration emptyTimeout, Duration pollInterval, int parallel) {
+    public Options {
+      Objects.requireNonNull(emptyTimeout, "emptyTimeout");
+      Objects.requireNonNull(pollInterval, "pollInterval");
+      if (emptyTimeout.isNegative() || pollInterval.toMillis() < 1 || parallel < 1) {
+        throw new IllegalArgumentException(
+            "emptyTimeout must be >= 0, pollInterval >= 1 ms and parallel >= 1; got "
+                + emptyTimeout
+                + ", "
+                + pollInterval
+                + ", "
+                + parallel);
+      }
+    }
+
+    /** 60 s to empty, a look every 50 ms, two migrations at once. */
+    public static Options defaults() {
+      return new Options(Duration.ofSeconds(60), Duration.ofMillis(50), 2);
+    }
+  }
+
+  private final Vertx vertx;
+  private final Context context;
+  private final HttpClient client;
+  private final InstanceRegistry registry;
+  private final Migrator migrator;
+  private final EventLog events;
+  private final Options options;
+  private final LongSupplier nanoClock;
+  private final Set<String> flipping = ConcurrentHashMap.newKeySet();
+
+  /**
+   * @param nanoClock monotonic nanoseconds (e.g. {@code System::nanoTime}), for the timeout and the
+   *     durations reported
+   */
+  public InPlaceRoleFlipper(
+      Vertx vertx,
+      InstanceRegistry registry,
+      Migrator migrator,
+      EventLog events,
+      Options options,
+      LongSupplier nanoClock) {
+    this.vertx = vertx;
+    this.context = vertx.getOrCreateContext();
+    this.client = vertx.createHttpClient();
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.migrator = Objects.requireNonNull(migrator, "migrator");
+    this.events = Objects.requireNonNull(events, "events");
+    this.options = Objects.requireNonNull(options, "options");
+    this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+  }
+
+  @Override
+  public Future<FlipResult> flip(String instance, InstanceRole to) {
+    return flip(instance, to, false);
+  }
+
+  @Override
+  public boolean flipping(String instance) {
+    return flipping.contains(instance);
+  }
+
+  @Override
+  public Future<FlipResult> flip(String instance, InstanceRole to, boolean evenIfLast) {
+    long start = nanoClock.getAsLong();
+    Promise<FlipResult> result = Promise.promise();
+    boolean claimed = flipping.add(instance); // at once, so a second call is refused
+    context.runOnContext(
+        v -> {
+          Optional<InstanceView> view = registry.find(instance);
+          InstanceRole from = view.map(i -> i.descriptor().role()).orElse(null);
+          Optional<FlipCheck.Refusal> no =
+              FlipCheck.refusal(registry.alive(), instance, to, !claimed, evenIfLast);
+          if (no.isPresent() || from == to) {
+            if (claimed) {
+              flipping.remove(instance);
+            }
+            boolean already = no.isEmpty();
+            result.complete(
+                new FlipResult(
+                    instance,
+                    from,
+                    to == null ? InstanceRole.BOTH : to,
+                    already,
+                    millisSince(start),
+                    already ? instance + " is " + to.wireName() + " already" : no.get().message()));
+            return;
+          }
+          new Run(view.get(), to, evenIfLast, start, result).start();
+        });
+    return result.future();
+  }
+
+  private long millisSince(long startNanos) {
+    return (nanoClock.getAsLong() - startNanos) / 1_000_000;
+  }
+
+  /** One flip's steps, on the context. */
+  private final class Run {
+    private final InstanceView view;
+    private final String id;
+    private final InstanceRole from;
+    private final InstanceRole to;
+    private final long start;
+    private final long deadline;
+    private final Promise<FlipResult> result;
+    private final boolean wasCordoned;
+    private final String warning;
+    private List<Migrator.Result> migrations = List.of();
+    private String firstHeld; // what it held at the first look, for the detail
+    private long drainedAt;
+
+    Run(
+        InstanceView view,
+        InstanceRole to,
+        boolean evenIfLast,
+        long start,
+        Promise<FlipResult> result) {
+      this.view = view;
+      this.id = view.id();
+      this.from = view.descriptor().role();
+      this.to = to;
+      this.start = start;
+      this.deadline = start + options.emptyTimeout().toNanos();
+      this.result = result;
+      this.wasCordoned = view.cordoned();
+      this.warning =
+          evenIfLast && FlipCheck.othersOfRole(registry.alive(), id, from) == 0
+              ? "warning: it was the only live "
+                  + from.wireName()
+                  + " instance, none is left to serve "
+                  + from.wireName()
+                  + "; "
+              : "";
+    }
+
+    void start() {
+      registry.cordon(id, true);
+      LOG.info("flipping {} from {} to {}: cordoned", id, from.wireName(), to.wireName());
+      if (from == InstanceRole.DECODE) {
+        migrator
+            .drain(id, options.parallel())
+            .onComplete(
+                ar -> {
+                  migrations = ar.succeeded() ? ar.result() : List.of();
+                  drainedAt = nanoClock.getAsLong();
+                  look(0);
+                });
+      } else {
+        drainedAt = nanoClock.getAsLong();
+        look(0);
+      }
+    }
+
+    /** Looks at the instance's load; flips after two empty looks in a row. */
+    private void look(int emptyLooks) {
+      get(view.descriptor().endpoint(), "/internal/v1/load")
+          .onComplete(
+              ar -> {
+                JsonNode load = ar.succeeded() ? ar.result() : null;
+                if (load == null) {
+                  if (registry.find(id).map(i -> !i.alive()).orElse(true)) {
+                    end(false, "it died while draining: " + ar.cause());
+                    return;
+                  }
+                  later(0);
+                  return;
+                }
+                int queued = load.path("queued").asInt();
+                int running = load.path("running").asInt();
+                int reserved = load.path("reserved").asInt();
+                if (firstHeld == null) {
+                  firstHeld =
+                      queued + " queued, " + running + " running, " + reserved + " reserved";
+                }
+                if (queued + running + reserved == 0) {
+                  if (emptyLooks + 1 >= 2) {
+                    post();
+                  } else {
+                    later(emptyLooks + 1);
+                  }
+                  return;
+                }
+                if (nanoClock.getAsLong() > deadline) {
+                  end(
+                      false,
+                      "it still held "
+                          + queued
+                          + " queued, "
+                          + running
+                          + " running, "
+                          + reserved
+                          + " reserved requests after "
+                          + options.emptyTimeout().toSeconds()
+                          + " s; gave up, it stays "
+                          + from.wireName());
+                  return;
+                }
+                later(0);
+              });
+    }
+
+    private void later(int emptyLooks) {
+      if (nanoClock.getAsLong() > deadline) {
+        end(false, "it could not be reached within " + options.emptyTimeout().toSeconds() + " s");
+        return;
+      }
+      vertx.setTimer(options.pollInterval().toMillis(), t -> look(emptyLooks));
+    }
+
+    /** Tells the worker its new role; it refuses (409) if anything arrived meanwhile. */
+    private void post() {
+      send(
+              view.descriptor().endpoint(),
+              "/internal/v1/role",
+              JSON.createObjectNode().put("role", to.wireName()).toString())
+          .onComplete(
+              ar -> {
+                if (ar.failed()) {
+                  end(false, "the worker did not answer the flip: " + ar.cause());
+                  return;
+                }
+                int status = ar.result().statusCode();
+                JsonNode answer = ar.result().body();
+                if (status == 200) {
+                  registry.updateRole(id, to, answer.path("role_epoch").asLong());
+                  end(true, drained());
+                } else if (status == 409 && nanoClock.getAsLong() <= deadline) {
+                  LOG.info("flip of {}: the worker refused ({}); waiting", id, answer);
+                  later(0);
+                } else {
+                  end(
+                      false,
+                      "the worker refused the flip ("
+                          + status
+                          + "): "
+                          + answer.path("error").path("message").asText(answer.toString()));
+                }
+              });
+    }
+
+    private String drained() {
+      long waitedMs = (nanoClock.getAsLong() - drainedAt) / 1_000_000;
+      if (from == InstanceRole.DECODE) {
+        long moved = migrations.stream().filter(Migrator.Result::migrated).count();
+        return "migrated "
+            + moved
+            + " of "
+            + migrations.size()
+            + " running requests away ("
+            + (migrations.size() - moved)
+            + " finished there), then waited "
+            + waitedMs
+            + " ms for it to empty";
+      }
+      return "waited " + waitedMs + " ms for its prompts to finish (" + firstHeld + " at first)";
+    }
+
+    private void end(boolean done, String why) {
+      if (!wasCordoned) {
+        registry.cordon(id, false);
+      }
+      flipping.remove(id);
+      long ms = millisSince(start);
+      String detail =
+          warning
+              + (done
+                  ? from.wireName() + " → " + to.wireName() + " in " + ms + " ms: " + why
+                  : "not flipped to " + to.wireName() + " after " + ms + " ms: " + why);
+      events.record(EventKind.FLIP, id, null, detail);
+      LOG.info("flip of {}: {}", id, detail);
+      result.complete(new FlipResult(id, from, to, done, ms, detail));
+    }
+  }
+
+  /** A worker's answer: status and JSON body (an empty object when unreadable). */
+  private record Answer(int statusCode, JsonNode body) {}
+
+  private Future<JsonNode> get(String endpoint, String path) {
+    return call(HttpMethod.GET, endpoint, path, "")
+        .compose(
+            a ->
+                a.statusCode() == 200
+                    ? Future.succeededFuture(a.body())
+                    : Future.failedFuture(endpoint + path + " answered " + a.statusCode()));
+  }
+
+  private Future<Answer> send(String endpoint, String path, String body) {
+    return call(HttpMethod.POST, endpoint, path, body);
+  }
+
+  private Future<Answer> call(HttpMethod method, String endpoint, String path, String body) {
+    URI uri = URI.create(endpoint);
+    return client
+        .request(
+            new RequestOptions()
+                .setMethod(method)
+                .setHost(uri.getHost())
+                .setPort(uri.getPort())
+                .setURI(path)
+                .setTimeout(2000)
+                .putHeader("content-type", "application/json"))
+        .compose(r -> r.send(Buffer.buffer(body)))
+        .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), parse(b))));
+  }
+
+  private static JsonNode parse(Buffer b) {
+    try {
+      return JSON.readTree(b.getBytes());
+    } catch (java.io.IOException e) {
+      return JSON.createObjectNode();
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}

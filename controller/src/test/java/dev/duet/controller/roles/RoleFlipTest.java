@@ -1,0 +1,245 @@
+package dev.duet.controller.roles;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.controller.events.ClusterEvent;
+import dev.duet.controller.events.EventKind;
+import dev.duet.controller.gateway.TestCluster;
+import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.roles.RoleFlipper.FlipResult;
+import dev.duet.engine.sim.SimModel;
+import dev.duet.engine.sim.SimProfiles;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Role flips on emulated-GPU workers (passes of ~12 ms, so requests are still running when the flip
+ * acts) behind the real controller, on real sockets and real kv-transfer: a decode worker flipped
+ * to prefill while streams run on it loses no token of any of them and then prefills; a prefill
+ * worker flipped to decode while prompts queue on it drops none and then decodes.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RoleFlipTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final SimModel model = SimModel.create(SimProfiles.named("h100-llama3-8b"), 16, 0.5);
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
+  private TestCluster cluster;
+
+  @AfterEach
+  void stop() {
+    readers.close();
+    if (cluster != null) {
+      cluster.close();
+    }
+    model.close();
+  }
+
+  private static String body(long seed, int maxTokens, boolean stream) {
+    return "{\"model\":\"sim\",\"prompt\":\"Once upon a time there was a dog number "
+        + seed
+        + "\",\"max_tokens\":"
+        + maxTokens
+        + ",\"ignore_eos\":true,\"temperature\":0.8,\"seed\":"
+        + seed
+        + ",\"stream\":"
+        + stream
+        + "}";
+  }
+
+  /** A streaming completion being read: its text so far. */
+  private final class Stream {
+    final BufferedReader in;
+    final StringBuilder text = new StringBuilder();
+    int events;
+    boolean done;
+
+    Stream(String body) throws Exception {
+      HttpResponse<java.io.InputStream> r =
+          http.send(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(r.statusCode()).isEqualTo(200);
+      in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+    }
+
+    /** Reads {@code n} more events (or to the end). */
+    Stream read(int n) throws Exception {
+      for (int i = 0; i < n && !done; ) {
+        String line = in.readLine();
+        if (line == null || line.equals("data: [DONE]")) {
+          done = true;
+        } else if (line.startsWith("data: ")) {
+          JsonNode c = JSON.readTree(line.substring(6));
+          assertThat(c.has("error")).as(line).isFalse();
+          text.append(c.at("/choices/0/text").asText(""));
+          events++;
+          i++;
+        }
+      }
+      return this;
+    }
+
+    CompletableFuture<String> rest() {
+      return CompletableFuture.supplyAsync(
+          () -> {
+            try {
+              return read(Integer.MAX_VALUE).text.toString();
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          },
+          readers);
+    }
+  }
+
+  private HttpResponse<String> complete(String body) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static FlipResult await(io.vertx.core.Future<FlipResult> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  private static void until(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(condition.getAsBoolean()).as(what).isTrue();
+  }
+
+  private InstanceRole role(String id) {
+    return cluster.registry.find(id).orElseThrow().descriptor().role();
+  }
+
+  private List<ClusterEvent> flips() {
+    return cluster.events.page(0, 1000).events().stream()
+        .filter(e -> e.kind() == EventKind.FLIP)
+        .toList();
+  }
+
+  @Test
+  void aDecodeWorkerFlippedToPrefillWhileStreamsRunOnItLosesNoTokenAndThenPrefills()
+      throws Exception {
+    cluster =
+        new TestCluster(model, "sim", List.of("prefill", "decode", "decode"), 64, Duration.ZERO);
+    int n = 4;
+    int maxTokens = 100;
+    List<CompletableFuture<String>> reference = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      reference.add(new Stream(body(i, maxTokens, true)).rest());
+    }
+    List<String> expected = new ArrayList<>();
+    for (CompletableFuture<String> f : reference) {
+      expected.add(f.get(30, TimeUnit.SECONDS));
+    }
+
+    // Every stream on w1: keep w2 out of routing while they start.
+    cluster.registry.cordon("w2", true);
+    List<Stream> streams = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      streams.add(new Stream(body(i, maxTokens, true)).read(2));
+    }
+    cluster.registry.cordon("w2", false);
+    assertThat(cluster.load(1).running()).isEqualTo(n);
+    List<CompletableFuture<String>> rest = streams.stream().map(Stream::rest).toList();
+
+    FlipResult r = await(cluster.flipper.flip("w1", InstanceRole.PREFILL));
+
+    assertThat(r.done()).as(r.detail()).isTrue();
+    assertThat(r.from()).isEqualTo(InstanceRole.DECODE);
+    assertThat(r.detail()).contains("decode → prefill", "migrated");
+    for (int i = 0; i < n; i++) {
+      assertThat(rest.get(i).get(30, TimeUnit.SECONDS))
+          .as("stream %d", i)
+          .isEqualTo(expected.get(i));
+    }
+    assertThat(role("w1")).isEqualTo(InstanceRole.PREFILL);
+    assertThat(cluster.registry.find("w1").orElseThrow().cordoned()).isFalse();
+    assertThat(flips()).hasSize(1).first().satisfies(e -> assertThat(e.instance()).isEqualTo("w1"));
+
+    // It now prefills: with w0 cordoned, a new prompt can only be prefilled there.
+    cluster.registry.cordon("w0", true);
+    long stepsBefore = cluster.load(1).steps();
+    HttpResponse<String> after = complete(body(9, 8, false));
+    assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+    assertThat(JSON.readTree(after.body()).at("/usage/completion_tokens").asInt()).isEqualTo(8);
+    assertThat(cluster.load(1).steps()).isGreaterThan(stepsBefore);
+    cluster.registry.cordon("w0", false);
+    until("every KV block is free", () -> cluster.usedBlocks() == 0);
+  }
+
+  @Test
+  void aPrefillWorkerFlippedToDecodeWhilePromptsQueueOnItDropsNoneAndThenDecodes()
+      throws Exception {
+    cluster =
+        new TestCluster(model, "sim", List.of("prefill", "prefill", "decode"), 256, Duration.ZERO);
+    // Long prompts: ~64 tokens a pass, so each takes several passes and the rest queue on w0.
+    String longPrompt = "Once upon a time ".repeat(30);
+    cluster.registry.cordon("w1", true);
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+    int n = 6;
+    for (int i = 0; i < n; i++) {
+      String b =
+          "{\"model\":\"sim\",\"prompt\":\""
+              + longPrompt
+              + i
+              + "\",\"max_tokens\":6,\"ignore_eos\":true,\"temperature\":0}";
+      answers.add(
+          http.sendAsync(
+              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+                  .POST(HttpRequest.BodyPublishers.ofString(b))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    until(
+        "the prompts queue on w0",
+        () -> cluster.load(0).queued() + cluster.load(0).running() >= n / 2);
+    cluster.registry.cordon("w1", false);
+
+    FlipResult r = await(cluster.flipper.flip("w0", InstanceRole.DECODE));
+
+    assertThat(r.done()).as(r.detail()).isTrue();
+    assertThat(r.detail()).contains("prefill → decode", "waited");
+    for (CompletableFuture<HttpResponse<String>> a : answers) {
+      HttpResponse<String> resp = a.get(30, TimeUnit.SECONDS);
+      assertThat(resp.statusCode()).as(resp.body()).isEqualTo(200);
+      assertThat(JSON.readTree(resp.body()).at("/usage/completion_tokens").asInt()).isEqualTo(6);
+    }
+    assertThat(role("w0")).isEqualTo(InstanceRole.DECODE);
+
+    // It now decodes: with w2 cordoned, a new request can only decode there.
+    cluster.registry.cordon("w2", true);
+    long tokensBefore = cluster.generatedTokens(0);
+    HttpResponse<String> after = complete(body(3, 12, false));
+    assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+    assertThat(cluster.generatedTokens(0) - tokensBefore).isEqualTo(11); // all but the first
+    until("every KV block is free", () -> cluster.usedBlocks() == 0);
+  }
+}

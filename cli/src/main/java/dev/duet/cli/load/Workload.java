@@ -53,17 +53,6 @@ public final class Workload {
     return new Workload(name, s);
   }
 
-  /** Every prompt length in [pMin, pMax] with every output length in [oMin, oMax], by steps. */
-  public static Workload uniform(String name, int pMin, int pMax, int oMin, int oMax) {
-    List<Shape> s = new ArrayList<>();
-    for (int p = pMin; p <= pMax; p += Math.max(1, (pMax - pMin) / 32)) {
-      for (int o = oMin; o <= oMax; o += Math.max(1, (oMax - oMin) / 32)) {
-        s.add(new Shape(p, o));
-      }
-    }
-    return new Workload(name, s);
-  }
-
   /** The rows of an Azure trace CSV ({@code TIMESTAMP,ContextTokens,GeneratedTokens}). */
   public static Workload trace(String name, Path csv) {
     try {

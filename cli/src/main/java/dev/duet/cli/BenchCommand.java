@@ -24,6 +24,7 @@ import picocli.CommandLine.Option;
     subcommands = {
       BenchCommand.Engine.class,
       BenchServeCommand.class,
+      BenchTidalCommand.class,
       KvBenchCommand.class,
       BenchMigrateCommand.class
     })

@@ -13,12 +13,16 @@ import dev.duet.controller.gateway.ServedModel;
 import dev.duet.controller.history.ClusterHistory;
 import dev.duet.controller.history.HistoryAdmin;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.Policy;
 import dev.duet.controller.policy.PolicyFileWatcher;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
+import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.roles.InPlaceRoleFlipper;
 import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
+import dev.duet.controller.tidal.PlannerLoop;
+import dev.duet.controller.tidal.Planners;
 import dev.duet.engine.model.Model;
 import dev.duet.engine.tensor.ComputePool;
 import io.vertx.core.Vertx;
@@ -27,6 +31,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -101,8 +106,52 @@ final class ControllerCommand implements Callable<Integer> {
               + " sampled; it keeps the last hour (default: ${DEFAULT-VALUE}, at least 100).")
   long historyIntervalMs;
 
+  @Option(
+      names = "--planner",
+      description =
+          "Run the tidal planner (docs/planner.md): every planner.intervalSeconds of the policy it"
+              + " forecasts the load and flips roles (and, with --scaler, starts and stops"
+              + " workers) to keep the prefill:decode ratio matched. Off by default: then GET"
+              + " /admin/v1/planner shows no round, and PUT /admin/v1/policy?dryRun=true still"
+              + " answers what it would decide.")
+  boolean planner;
+
+  @Option(
+      names = "--scaler",
+      defaultValue = "none",
+      description =
+          "How the planner changes the number of workers: none (it only flips roles) or local"
+              + " (it starts duet worker child processes of this controller, as duet local does,"
+              + " and stops drained ones). Default: ${DEFAULT-VALUE}.")
+  String scaler;
+
+  @Option(
+      names = "--worker-args",
+      paramLabel = "ARGS",
+      defaultValue = "",
+      description =
+          "With --scaler local: more options for the workers it starts, in one string (e.g."
+              + " \"--threads 1 --kv-memory-mb 256\"); --role, --controller, --model and --id are"
+              + " set by the scaler.")
+  String workerArgs;
+
+  @Option(
+      names = "--start-workers",
+      paramLabel = "ROLES",
+      split = ",",
+      description =
+          "With --scaler local: workers to start at once, by role (e.g. prefill,prefill,decode);"
+              + " the scaler can stop them later as it can the ones it starts for the planner.")
+  List<String> startWorkers = List.of();
+
   @Override
   public Integer call() throws Exception {
+    if (!startWorkers.isEmpty() && !scaler.equals("local")) {
+      throw new IllegalArgumentException("--start-workers needs --scaler local");
+    }
+    if (!scaler.equals("none") && !scaler.equals("local")) {
+      throw new IllegalArgumentException("--scaler must be none or local, got '" + scaler + "'");
+    }
     PolicyStore policies = new PolicyStore(Clock.systemUTC());
     PolicyFileWatcher watcher = null;
     if (policy != null) {
@@ -162,6 +211,37 @@ final class ControllerCommand implements Callable<Integer> {
     new Rebalancer(registry, gateway, () -> policies.current().policy().rebalancer()).start(vertx);
     ControllerServer server = new ControllerServer(vertx, gateway, registry, admin);
     int actual = server.listen(host, port).await();
+    ProcessScaler workers =
+        new ProcessScaler(
+            "http://" + host + ":" + actual,
+            model,
+            workerArgs.isBlank() ? List.of() : List.of(workerArgs.trim().split("\\s+")),
+            ModelLoader.isSim(model) ? LocalCommand.SIM_WORKER_JVM : List.of(),
+            "scaled");
+    PlannerLoop loop =
+        Planners.wire(
+            vertx,
+            policies,
+            registry,
+            gateway,
+            metrics,
+            admin,
+            events,
+            flipper,
+            scaler.equals("local") ? workers : Planners.NO_SCALER,
+            planner);
+    // The dashboard's "arrivals vs forecast": the planner's last forecast for its interval.
+    history.forecast(
+        at ->
+            loop.planner()
+                .last()
+                .map(
+                    d ->
+                        java.util.OptionalDouble.of(
+                            d.groups().stream()
+                                .mapToDouble(g -> g.forecast().arrivalsPerS())
+                                .sum()))
+                .orElse(java.util.OptionalDouble.empty()));
     System.err.printf("duet controller on http://%s:%d serving %s%n", host, actual, model);
     System.err.printf("duet controller: dashboard at http://%s:%d/ui%n", host, actual);
     if (given == null || given.isEmpty()) {
@@ -171,12 +251,26 @@ final class ControllerCommand implements Callable<Integer> {
               + "  (set --admin-token or %s to choose it)%n",
           host, actual, AdminApi.PREFIX, token.reveal(), AdminToken.ENV);
     }
+    for (String role : startWorkers) {
+      InstanceRole r =
+          switch (role) {
+            case "prefill" -> InstanceRole.PREFILL;
+            case "decode" -> InstanceRole.DECODE;
+            case "both" -> InstanceRole.BOTH;
+            default ->
+                throw new IllegalArgumentException(
+                    "--start-workers: '" + role + "' is not prefill, decode or both");
+          };
+      loop.started(workers.start(Policy.DEFAULT_GROUP, r).join(), Policy.DEFAULT_GROUP, r);
+    }
     PolicyFileWatcher closeWatcher = watcher;
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
+                  loop.close();
+                  workers.close();
                   server.close();
                   flipper.close();
                   if (closeWatcher != null) {

@@ -111,6 +111,21 @@ final class LocalCommand implements Callable<Integer> {
               + " the controller through its environment, not its command line.")
   String adminToken;
 
+  @Option(
+      names = "--policy",
+      paramLabel = "FILE",
+      description = "The controller's policy file (duet controller --policy).")
+  Path policy;
+
+  @Option(
+      names = "--planner",
+      description =
+          "Run the tidal planner in the controller (docs/planner.md): it flips roles and starts"
+              + " and stops workers (like these, up to the policy's budget.maxInstances) as the"
+              + " load's prefill:decode mix changes. Workers it starts are the controller's"
+              + " children and stop with it.")
+  boolean planner;
+
   private final List<Process> children = new ArrayList<>();
 
   @Override
@@ -165,23 +180,46 @@ final class LocalCommand implements Callable<Integer> {
     String name = servedName(spec);
     Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll));
     String url = "http://127.0.0.1:" + port;
-    start(
-        "controller",
-        List.of(
-            "controller",
-            "--port",
-            String.valueOf(port),
-            "--model",
-            sim ? spec : path.toString(),
-            "--served-model-name",
-            name),
-        List.of(),
-        token);
     int perWorker =
         threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
+    long kvMb = kvMemoryMb > 0 ? kvMemoryMb : sim ? SIM_KV_MEMORY_MB : 0;
+    List<String> workerFlags = new ArrayList<>(List.of("--threads", String.valueOf(perWorker)));
+    if (kvMb > 0) {
+      workerFlags.addAll(List.of("--kv-memory-mb", String.valueOf(kvMb)));
+    }
+    List<String> controllerArgs =
+        new ArrayList<>(
+            List.of(
+                "controller",
+                "--port",
+                String.valueOf(port),
+                "--model",
+                sim ? spec : path.toString(),
+                "--served-model-name",
+                name));
+    if (policy != null) {
+      controllerArgs.addAll(List.of("--policy", policy.toAbsolutePath().toString()));
+    }
+    if (planner) {
+      if (colocated > 0) {
+        throw new IllegalArgumentException(
+            "--planner plans prefill and decode workers: use --prefill N --decode M, not --both");
+      }
+      // the controller starts every worker, so that the planner can stop any of them
+      controllerArgs.addAll(
+          List.of(
+              "--planner",
+              "--scaler",
+              "local",
+              "--worker-args",
+              String.join(" ", workerFlags),
+              "--start-workers",
+              String.join(",", roles)));
+    }
+    start("controller", controllerArgs, List.of(), token);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
     awaitAlive(url, 0, deadline);
-    for (int i = 0; i < workers; i++) {
+    for (int i = 0; i < (planner ? 0 : workers); i++) {
       String id = roles.get(i) + "-" + i;
       List<String> args =
           new ArrayList<>(
@@ -194,13 +232,8 @@ final class LocalCommand implements Callable<Integer> {
                   "--model",
                   sim ? spec : path.toString(),
                   "--id",
-                  id,
-                  "--threads",
-                  String.valueOf(perWorker)));
-      long kvMb = kvMemoryMb > 0 ? kvMemoryMb : sim ? SIM_KV_MEMORY_MB : 0;
-      if (kvMb > 0) {
-        args.addAll(List.of("--kv-memory-mb", String.valueOf(kvMb)));
-      }
+                  id));
+      args.addAll(workerFlags);
       start(id, args, sim ? SIM_WORKER_JVM : List.of(), null);
     }
     awaitAlive(url, workers, deadline);
@@ -250,17 +283,7 @@ final class LocalCommand implements Callable<Integer> {
    */
   private void start(String what, List<String> args, List<String> jvm, AdminToken token)
       throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.addAll(
-        List.of(
-            "--add-modules",
-            "jdk.incubator.vector",
-            "--enable-native-access=ALL-UNNAMED",
-            "-Dduet.parent.pid=" + ProcessHandle.current().pid()));
-    cmd.addAll(jvm.isEmpty() ? List.of("-XX:+UseParallelGC") : jvm);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DuetCommand.class.getName()));
-    cmd.addAll(args);
+    List<String> cmd = DuetProcess.command(jvm, args);
     ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
     if (token != null) {
       pb.environment().put(AdminToken.ENV, token.reveal());

@@ -1,8 +1,5 @@
 package dev.duet.cli.load;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +13,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 /**
  * Open-loop load against a running cluster: requests arrive as a Poisson process at a fixed rate
@@ -28,8 +24,6 @@ import java.util.stream.Stream;
  * <p>Not thread-safe: one {@link #run()} at a time.
  */
 public final class ServeLoad {
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * What a run measured.
@@ -142,57 +136,10 @@ public final class ServeLoad {
 
   private void one(
       int[] prompt, int outputTokens, ConcurrentLinkedQueue<Sample> out, AtomicInteger failed) {
-    ObjectNode body = JSON.createObjectNode();
-    body.put("model", model);
-    body.set("prompt", JSON.valueToTree(prompt));
-    body.put("max_tokens", outputTokens);
-    body.put("temperature", 0);
-    body.put("ignore_eos", true);
-    body.put("stream", true);
-    body.putObject("stream_options").put("include_usage", true);
-    HttpRequest req =
-        HttpRequest.newBuilder(base.resolve("/v1/completions"))
-            .header("content-type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-            .build();
-    long t0 = System.nanoTime();
-    try {
-      HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
-      if (resp.statusCode() != 200) {
-        resp.body().close();
-        failed.incrementAndGet();
-        return;
-      }
-      long first = 0;
-      int tokens = 0;
-      boolean done = false;
-      for (String line : (Iterable<String>) resp.body()::iterator) {
-        if (!line.startsWith("data: ")) {
-          continue;
-        }
-        if (first == 0) {
-          first = System.nanoTime();
-        }
-        String data = line.substring("data: ".length());
-        if (data.equals("[DONE]")) {
-          done = true;
-          break;
-        }
-        JsonNode ev = JSON.readTree(data);
-        if (ev.has("usage")) {
-          tokens = ev.path("usage").path("completion_tokens").asInt();
-        }
-      }
-      long t1 = System.nanoTime();
-      if (!done || first == 0) {
-        failed.incrementAndGet();
-        return;
-      }
-      double tpot = tokens > 1 ? (t1 - first) / 1e6 / (tokens - 1) : 0;
-      out.add(new Sample((first - t0) / 1e6, tpot, (t1 - t0) / 1e6, tokens));
-    } catch (Exception e) {
-      failed.incrementAndGet();
-    }
+    Completion.send(http, base, model, prompt, outputTokens)
+        .ifPresentOrElse(
+            t -> out.add(new Sample(t.ttftMs(), t.tpotMs(), t.e2eMs(), t.tokens())),
+            failed::incrementAndGet);
   }
 
   /** The controller's gateway-overhead quantile {@code q} ("0.5", "0.99") in ms, from /metrics. */

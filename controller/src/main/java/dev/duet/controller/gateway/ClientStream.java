@@ -200,8 +200,16 @@ final class ClientStream {
     boolean isFirst = firstToken == 0;
     if (isFirst) {
       firstToken = System.nanoTime();
+      metrics.listener().firstToken(id, firstToken - start);
     }
     if (finished) {
+      metrics
+          .listener()
+          .finished(
+              id,
+              firstToken - start,
+              System.nanoTime() - start,
+              ev.path("completion_tokens").asInt());
       metrics.completed(
           firstToken - start,
           System.nanoTime() - start,

@@ -190,6 +190,15 @@ public final class Gateway {
     List<InstanceView> alive = registry.alive();
     java.util.Optional<RoutePlan> plan = router.plan(alive, prompt.length, params.maxTokens());
     String id = responses.newId(kind);
+    RequestListener listener = metrics.listener();
+    java.util.Map<String, String> headers = new java.util.HashMap<>();
+    req.headers().forEach(h -> headers.putIfAbsent(h.getKey(), h.getValue()));
+    listener.arrived(id, r.model(), headers, prompt.length);
+    resp.endHandler(
+        v -> {
+          metrics.departed();
+          listener.ended(id);
+        });
     ObjectNode upstream = JSON.createObjectNode().put("id", id);
     upstream.put("ttft_budget_ms", ttftBudget.toNanos() / 1e6);
     upstream.set("prompt_ids", JSON.valueToTree(prompt));

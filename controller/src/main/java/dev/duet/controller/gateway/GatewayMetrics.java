@@ -32,6 +32,7 @@ public final class GatewayMetrics {
   private final ArrivalRate arrivals = new ArrivalRate(System::nanoTime, 10);
   private final LongAdder arrivedTotal = new LongAdder();
   private final LatencyWindow latencies = new LatencyWindow(10_000);
+  private volatile RequestListener listener = RequestListener.NOOP;
 
   public GatewayMetrics(InstanceRegistry instances) {
     Gauge.builder("duet.requests.in_flight", inFlight, AtomicInteger::get)
@@ -92,6 +93,18 @@ public final class GatewayMetrics {
         .tag("outcome", outcome)
         .register(registry)
         .increment();
+  }
+
+  /**
+   * Sets who hears each request's arrival, first token and finish (one listener; NOOP by default).
+   */
+  public void listen(RequestListener l) {
+    this.listener = java.util.Objects.requireNonNull(l, "listener");
+  }
+
+  /** Who hears each request's life. */
+  public RequestListener listener() {
+    return listener;
   }
 
   /** A client request arrived (an OpenAI endpoint was called). */

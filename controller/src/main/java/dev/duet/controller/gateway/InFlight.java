@@ -33,6 +33,11 @@ public final class InFlight {
         .toList();
   }
 
+  /** How many requests are streaming from {@code instance} now. */
+  public int streamingFrom(String instance) {
+    return on(instance).size();
+  }
+
   /** Requests in flight. */
   public int size() {
     return sessions.size();

@@ -80,6 +80,9 @@ public final class InstanceRegistry {
   /** Instance ids routing must skip, whether registered now or not. */
   private final Set<String> cordoned = new HashSet<>();
 
+  /** Hears every accepted heartbeat's load (the planner's measured throughputs). */
+  private volatile java.util.function.BiConsumer<String, InstanceLoad> heartbeats = (id, l) -> {};
+
   /** A registry on the given monotonic clock (e.g. {@code System::nanoTime}) with its own log. */
   public InstanceRegistry(LongSupplier nanoClock) {
     this(nanoClock, InMemoryEventLog.withDefaults());
@@ -175,7 +178,16 @@ public final class InstanceRegistry {
       return false;
     }
     entries.put(id, e.withLoad(load, now));
+    heartbeats.accept(id, load);
     return true;
+  }
+
+  /**
+   * Sets who hears each accepted heartbeat (one listener), called with the instance id and its
+   * reported load while the registry's lock is held: it must be quick and must not call back.
+   */
+  public void onHeartbeat(java.util.function.BiConsumer<String, InstanceLoad> listener) {
+    this.heartbeats = Objects.requireNonNull(listener, "listener");
   }
 
   /**

@@ -11,10 +11,13 @@ import dev.duet.controller.history.ClusterHistory;
 import dev.duet.controller.history.HistoryAdmin;
 import dev.duet.controller.openai.OpenAiResponses;
 import dev.duet.controller.policy.Policy;
+import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.roles.InPlaceRoleFlipper;
 import dev.duet.controller.roles.RoleAdmin;
 import dev.duet.controller.routing.Router;
+import dev.duet.controller.tidal.PlannerLoop;
+import dev.duet.controller.tidal.Planners;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.InferenceEngine;
 import dev.duet.engine.model.Model;
@@ -48,6 +51,7 @@ public final class TestCluster implements AutoCloseable {
   public final InstanceRegistry registry = new InstanceRegistry(System::nanoTime, events);
   final Gateway gateway;
   public final AdminApi admin;
+  private final GatewayMetrics gatewayMetrics;
   public final InPlaceRoleFlipper flipper;
 
   /**
@@ -77,7 +81,7 @@ public final class TestCluster implements AutoCloseable {
       Model model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
     int workers = roles.size();
-    GatewayMetrics gatewayMetrics = new GatewayMetrics(registry);
+    gatewayMetrics = new GatewayMetrics(registry);
     gateway =
         new Gateway(
             ServedModel.of(name, model),
@@ -157,6 +161,29 @@ public final class TestCluster implements AutoCloseable {
   public TestCluster startHistory() {
     history.start(vertx);
     return this;
+  }
+
+  /**
+   * Wires the tidal planner as {@code duet controller} does (tracker fed by this gateway and these
+   * heartbeats, the policy and planner endpoints), flipping through this cluster's in-place
+   * flipper, with no scaler; the loop does not run rounds by itself: tests call {@link
+   * PlannerLoop#round}. Closed with the cluster.
+   */
+  public PlannerLoop wirePlanner(PolicyStore policies) {
+    PlannerLoop loop =
+        Planners.wire(
+            vertx,
+            policies,
+            registry,
+            gateway,
+            gatewayMetrics,
+            admin,
+            events,
+            flipper,
+            Planners.NO_SCALER,
+            false);
+    closers.add(0, loop);
+    return loop;
   }
 
   /**

@@ -1,0 +1,152 @@
+package dev.duet.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.cli.load.TidalChart;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One {@code duet local --engine sim} cluster of a tidal benchmark run, as a child process (its
+ * controller and workers are its children, and all exit with it): started, asked for its roles,
+ * planner and events over the operator API, and stopped.
+ *
+ * <p>Not thread-safe, except {@link #sample} which a sampling thread calls.
+ */
+final class TidalCluster implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String TOKEN = "duet-bench-tidal-" + Long.toHexString(System.nanoTime());
+
+  private final Process local;
+  final URI base;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private TidalCluster(Process local, URI base) {
+    this.local = local;
+    this.base = base;
+  }
+
+  /**
+   * Starts {@code prefill} prefill and {@code decode} decode sim workers of {@code profile}; with a
+   * {@code policy} file, the controller runs the planner under it.
+   *
+   * @param log where the cluster's output goes
+   */
+  static TidalCluster start(
+      String profile, int prefill, int decode, Path policy, Path log, int readySeconds)
+      throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "local",
+                "--engine",
+                "sim",
+                "--profile",
+                profile,
+                "--prefill",
+                String.valueOf(prefill),
+                "--decode",
+                String.valueOf(decode),
+                "--port",
+                String.valueOf(port),
+                "--ready-timeout",
+                String.valueOf(readySeconds)));
+    if (policy != null) {
+      args.addAll(List.of("--planner", "--policy", policy.toString()));
+    }
+    ProcessBuilder pb =
+        new ProcessBuilder(DuetProcess.command(List.of(), args))
+            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().put(dev.duet.controller.admin.AdminToken.ENV, TOKEN);
+    Process p = pb.start();
+    TidalCluster c = new TidalCluster(p, URI.create("http://127.0.0.1:" + port));
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line;
+    while ((line = out.readLine()) != null && !line.startsWith("Duet is serving")) {
+      // the banner comes once every worker registered
+    }
+    if (line == null) {
+      c.close();
+      throw new IllegalStateException(
+          "duet local ("
+              + prefill
+              + " prefill, "
+              + decode
+              + " decode) did not start; its log is "
+              + log);
+    }
+    Thread.ofVirtual().start(() -> out.lines().forEach(l -> {}));
+    return c;
+  }
+
+  JsonNode admin(String path) throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/admin/v1" + path))
+                .header("Authorization", "Bearer " + TOKEN)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new IOException(
+          "GET /admin/v1" + path + " answered " + r.statusCode() + ": " + r.body());
+    }
+    return JSON.readTree(r.body());
+  }
+
+  /** The served model's name and context length. */
+  JsonNode model() throws IOException, InterruptedException {
+    return JSON.readTree(
+            http.send(
+                    HttpRequest.newBuilder(base.resolve("/v1/models")).build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body())
+        .path("data")
+        .path(0);
+  }
+
+  /** Roles alive now and the planner's last forecast, at {@code atS} seconds into the day. */
+  TidalChart.Point sample(double atS, boolean planner) throws IOException, InterruptedException {
+    JsonNode roles = admin("/cluster").at("/instances/by_role");
+    double forecast = Double.NaN;
+    if (planner) {
+      JsonNode g = admin("/planner").at("/last/groups/0/forecast/arrivalsPerS");
+      forecast = g.isNumber() ? g.asDouble() : Double.NaN;
+    }
+    return new TidalChart.Point(
+        atS, roles.at("/prefill/alive").asInt(), roles.at("/decode/alive").asInt(), forecast);
+  }
+
+  /** Flips the planner loop carried out that changed a role. */
+  int flips() throws IOException, InterruptedException {
+    return admin("/planner").at("/counts/flipsDone").asInt();
+  }
+
+  @Override
+  public void close() {
+    local.destroy();
+    try {
+      if (!local.waitFor(30, TimeUnit.SECONDS)) {
+        local.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      local.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,43 @@
+package dev.duet.controller.gateway;
+
+import java.util.Map;
+
+/**
+ * Hears the life of each client request the gateway serves, for whoever measures load (the tidal
+ * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, then
+ * at most one {@link #firstToken} and one {@link #finished}, and always one {@link #ended} (also
+ * after a failure or a client that went away).
+ *
+ * <p>Threading: called on the controller's event loop; implementations must be quick and must not
+ * block.
+ */
+public interface RequestListener {
+
+  /** Hears nothing. */
+  RequestListener NOOP = new RequestListener() {};
+
+  /**
+   * A valid request was tokenized and is about to be routed.
+   *
+   * @param id its response id ({@code cmpl-…}, {@code chatcmpl-…})
+   * @param model the model it asked for
+   * @param headers its HTTP headers (first value of each)
+   * @param promptTokens its prompt length in tokens
+   */
+  default void arrived(String id, String model, Map<String, String> headers, int promptTokens) {}
+
+  /** Its first token reached the client {@code ttftNanos} after it arrived. */
+  default void firstToken(String id, long ttftNanos) {}
+
+  /**
+   * Its last token reached the client.
+   *
+   * @param ttftNanos arrival to first token
+   * @param totalNanos arrival to last token
+   * @param outputTokens tokens generated
+   */
+  default void finished(String id, long ttftNanos, long totalNanos, int outputTokens) {}
+
+  /** Its response ended (finished, failed or abandoned): nothing more will come for it. */
+  default void ended(String id) {}
+}

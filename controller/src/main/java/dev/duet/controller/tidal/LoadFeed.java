@@ -1,0 +1,82 @@
+package dev.duet.controller.tidal;
+
+import dev.duet.controller.gateway.RequestListener;
+import dev.duet.controller.planner.LoadTracker;
+import dev.duet.controller.policy.PolicyStore;
+import dev.duet.controller.policy.ScenarioClassifier;
+import dev.duet.controller.registry.InstanceLoad;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Feeds the {@link LoadTracker} from the live cluster: the gateway's requests (each classified into
+ * its scenario group by the current policy when it arrives: arrival with its prompt tokens, TTFT at
+ * the first token, output tokens and mean TPOT at the end) and the workers' heartbeats (measured
+ * prefill and decode tokens/s per instance).
+ *
+ * <p>Threading: {@link RequestListener} calls come on the event loop, heartbeats on the registry's
+ * callers; the request → group map is concurrent and each request's entry lives from arrival to
+ * {@link #ended}.
+ */
+public final class LoadFeed implements RequestListener {
+  private final LoadTracker tracker;
+  private final PolicyStore policies;
+  private final LongSupplier millis;
+  private final Map<String, String> groups = new ConcurrentHashMap<>();
+
+  /**
+   * @param millis the clock the planner rounds use, milliseconds
+   */
+  public LoadFeed(LoadTracker tracker, PolicyStore policies, LongSupplier millis) {
+    this.tracker = Objects.requireNonNull(tracker, "tracker");
+    this.policies = Objects.requireNonNull(policies, "policies");
+    this.millis = Objects.requireNonNull(millis, "millis");
+  }
+
+  @Override
+  public void arrived(String id, String model, Map<String, String> headers, int promptTokens) {
+    String group =
+        new ScenarioClassifier(policies.current().policy()).classify(model, headers, promptTokens);
+    groups.put(id, group);
+    tracker.recordArrival(group, millis.getAsLong(), promptTokens);
+  }
+
+  @Override
+  public void firstToken(String id, long ttftNanos) {
+    String group = groups.get(id);
+    if (group != null) {
+      tracker.recordFirstToken(group, millis.getAsLong(), ttftNanos / 1e6);
+    }
+  }
+
+  @Override
+  public void finished(String id, long ttftNanos, long totalNanos, int outputTokens) {
+    String group = groups.get(id);
+    if (group == null) {
+      return;
+    }
+    long now = millis.getAsLong();
+    tracker.recordOutputTokens(group, now, outputTokens);
+    if (outputTokens > 1) {
+      tracker.recordFinished(group, now, (totalNanos - ttftNanos) / 1e6 / (outputTokens - 1));
+    }
+  }
+
+  @Override
+  public void ended(String id) {
+    groups.remove(id);
+  }
+
+  /** One worker heartbeat: its measured throughputs (zeros leave the last measurement). */
+  public void heartbeat(String instanceId, InstanceLoad load) {
+    tracker.reportInstance(
+        instanceId, millis.getAsLong(), load.prefillTokensPerS(), load.decodeTokensPerS());
+  }
+
+  /** Requests between arrival and end. */
+  int open() {
+    return groups.size();
+  }
+}

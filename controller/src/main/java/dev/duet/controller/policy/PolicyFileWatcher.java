@@ -70,7 +70,8 @@ public final class PolicyFileWatcher implements AutoCloseable {
       log.warn("cannot read policy file {}; keeping policy version {}: {}", file, version(), e);
       return Result.UNREADABLE;
     }
-    if (text.equals(lastText)) {
+    if (text.equals(lastText) || text.equals(store.current().source())) {
+      lastText = text; // e.g. the file the controller loaded itself at startup
       return Result.UNCHANGED;
     }
     lastText = text;

@@ -2,19 +2,15 @@ package dev.duet.controller.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.duet.engine.kv.KvDtype;
 import dev.duet.engine.sim.LatencyProfile;
 import dev.duet.engine.sim.LatencyProfile.Coefficients;
 import dev.duet.engine.sim.LatencyProfile.Geometry;
 import dev.duet.engine.sim.SimModel;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -62,39 +58,8 @@ class MigrationTest {
     model.close();
   }
 
-  /** A streaming request being read: its id, and its text so far. */
-  private final class Stream {
-    final BufferedReader in;
-    final StringBuilder text = new StringBuilder();
-    String id;
-    boolean done;
-
-    Stream(String body) throws Exception {
-      HttpResponse<java.io.InputStream> r =
-          http.send(
-              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-                  .POST(HttpRequest.BodyPublishers.ofString(body))
-                  .build(),
-              HttpResponse.BodyHandlers.ofInputStream());
-      assertThat(r.statusCode()).isEqualTo(200);
-      in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
-    }
-
-    /** Reads {@code n} more events (or to the end). */
-    void read(int n) throws Exception {
-      for (int i = 0; i < n && !done; ) {
-        String line = in.readLine();
-        if (line == null || line.equals("data: [DONE]")) {
-          done = true;
-        } else if (line.startsWith("data: ")) {
-          JsonNode c = JSON.readTree(line.substring(6));
-          assertThat(c.has("error")).as(line).isFalse();
-          id = c.path("id").asText();
-          text.append(c.at("/choices/0/text").asText(""));
-          i++;
-        }
-      }
-    }
+  private CompletionStream stream(String body) throws Exception {
+    return new CompletionStream(http, cluster.uri("/v1/completions"), body);
   }
 
   private static String body(long seed) {
@@ -127,10 +92,10 @@ class MigrationTest {
   void aRequestMigratedZeroOneAndThreeTimesStreamsExactlyTheUnmigratedText() throws Exception {
     SplittableRandom random = new SplittableRandom(3);
     for (long seed : new long[] {11, 12}) {
-      Stream reference = new Stream(body(seed));
+      CompletionStream reference = stream(body(seed));
       reference.read(Integer.MAX_VALUE);
       for (int moves : new int[] {0, 1, 3}) {
-        Stream s = new Stream(body(seed));
+        CompletionStream s = stream(body(seed));
         s.read(1);
         for (int m = 0; m < moves; m++) {
           // A random point: up to 30 decode steps later (an event can carry several tokens).
@@ -154,9 +119,9 @@ class MigrationTest {
 
   @Test
   void eachAbortLeavesTheRequestRunningWhereItWasWithEveryBlockAccountedFor() throws Exception {
-    Stream reference = new Stream(body(21));
+    CompletionStream reference = stream(body(21));
     reference.read(Integer.MAX_VALUE);
-    Stream s = new Stream(body(21));
+    CompletionStream s = stream(body(21));
     s.read(2); // the first token comes from the prefill worker, the second from the decode one
 
     // Through the operator API: a migration that cannot happen is a 409 naming why; an unknown
@@ -219,9 +184,9 @@ class MigrationTest {
       TestCluster shared = cluster;
       cluster = small;
       try {
-        Stream reference = new Stream(body(31));
+        CompletionStream reference = stream(body(31));
         reference.read(Integer.MAX_VALUE);
-        Stream s = new Stream(body(31));
+        CompletionStream s = stream(body(31));
         s.read(2);
         String source = small.gateway.inFlight().find(s.id).orElseThrow().instance();
         int target = source.equals("w1") ? 2 : 1;

@@ -2,21 +2,18 @@ package dev.duet.controller.roles;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.duet.controller.events.ClusterEvent;
 import dev.duet.controller.events.EventKind;
+import dev.duet.controller.gateway.CompletionStream;
 import dev.duet.controller.gateway.TestCluster;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.roles.RoleFlipper.FlipResult;
 import dev.duet.engine.sim.SimModel;
 import dev.duet.engine.sim.SimProfiles;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,52 +63,8 @@ class RoleFlipTest {
         + "}";
   }
 
-  /** A streaming completion being read: its text so far. */
-  private final class Stream {
-    final BufferedReader in;
-    final StringBuilder text = new StringBuilder();
-    int events;
-    boolean done;
-
-    Stream(String body) throws Exception {
-      HttpResponse<java.io.InputStream> r =
-          http.send(
-              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-                  .POST(HttpRequest.BodyPublishers.ofString(body))
-                  .build(),
-              HttpResponse.BodyHandlers.ofInputStream());
-      assertThat(r.statusCode()).isEqualTo(200);
-      in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
-    }
-
-    /** Reads {@code n} more events (or to the end). */
-    Stream read(int n) throws Exception {
-      for (int i = 0; i < n && !done; ) {
-        String line = in.readLine();
-        if (line == null || line.equals("data: [DONE]")) {
-          done = true;
-        } else if (line.startsWith("data: ")) {
-          JsonNode c = JSON.readTree(line.substring(6));
-          assertThat(c.has("error")).as(line).isFalse();
-          text.append(c.at("/choices/0/text").asText(""));
-          events++;
-          i++;
-        }
-      }
-      return this;
-    }
-
-    CompletableFuture<String> rest() {
-      return CompletableFuture.supplyAsync(
-          () -> {
-            try {
-              return read(Integer.MAX_VALUE).text.toString();
-            } catch (Exception e) {
-              throw new IllegalStateException(e);
-            }
-          },
-          readers);
-    }
+  private CompletionStream stream(String body) throws Exception {
+    return new CompletionStream(http, cluster.uri("/v1/completions"), body);
   }
 
   private HttpResponse<String> complete(String body) throws Exception {
@@ -153,7 +106,7 @@ class RoleFlipTest {
     int maxTokens = 100;
     List<CompletableFuture<String>> reference = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      reference.add(new Stream(body(i, maxTokens, true)).rest());
+      reference.add(stream(body(i, maxTokens, true)).rest(readers));
     }
     List<String> expected = new ArrayList<>();
     for (CompletableFuture<String> f : reference) {
@@ -162,13 +115,13 @@ class RoleFlipTest {
 
     // Every stream on w1: keep w2 out of routing while they start.
     cluster.registry.cordon("w2", true);
-    List<Stream> streams = new ArrayList<>();
+    List<CompletionStream> streams = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      streams.add(new Stream(body(i, maxTokens, true)).read(2));
+      streams.add(stream(body(i, maxTokens, true)).read(2));
     }
     cluster.registry.cordon("w2", false);
     assertThat(cluster.load(1).running()).isEqualTo(n);
-    List<CompletableFuture<String>> rest = streams.stream().map(Stream::rest).toList();
+    List<CompletableFuture<String>> rest = streams.stream().map(st -> st.rest(readers)).toList();
 
     FlipResult r = await(cluster.flipper.flip("w1", InstanceRole.PREFILL));
 

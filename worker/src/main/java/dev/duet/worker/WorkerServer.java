@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.engine.exec.GenerationSnapshot;
 import dev.duet.engine.exec.SnapshotJson;
+import dev.duet.engine.exec.TokenEvent;
 import dev.duet.engine.model.Model;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -219,43 +220,11 @@ public final class WorkerServer implements AutoCloseable {
 
   /** Decode side of a handoff: continue from the snapshot and stream the rest. */
   private void resume(HttpServerRequest req, Buffer body) {
-    GenerationSnapshot snap;
-    try {
-      snap = SnapshotJson.read(JSON.readTree(body.getBytes()).path("snapshot"));
-    } catch (IllegalArgumentException | java.io.IOException e) {
-      error(req.response(), 400, e.getMessage());
-      return;
-    }
-    HttpServerResponse resp = req.response();
-    Context ctx = vertx.getOrCreateContext();
-    AtomicBoolean done = new AtomicBoolean();
-    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
-    resp.closeHandler(
-        v -> {
-          if (!done.get()) {
-            loop.cancel(snap.id());
-          }
-        });
-    var resumed =
-        admitted(
-            resp,
-            WorkerRole.Work.DECODE,
-            () ->
-                loop.resume(snap, streams.open(resp, ctx, done, snap.prompt().length, snap.id())));
-    if (resumed == null) {
-      done.set(true);
-      return;
-    }
-    resumed.whenComplete(
-        (ok, failure) -> {
-          if (failure != null) {
-            ctx.runOnContext(
-                v -> {
-                  done.set(true);
-                  error(resp, 400, failure.getMessage());
-                });
-          }
-        });
+    fromSnapshot(
+        req,
+        body,
+        (snap, stream) -> loop.resume(snap, stream).thenApply(v -> Admission.ACCEPTED),
+        "resuming");
   }
 
   /**
@@ -321,6 +290,24 @@ public final class WorkerServer implements AutoCloseable {
 
   /** Continue a request whose instance failed: recompute its KV here and stream the rest. */
   private void recover(HttpServerRequest req, Buffer body) {
+    fromSnapshot(req, body, loop::recover, "recovering");
+  }
+
+  /**
+   * Continues a request from the snapshot in {@code body} through {@code start} (resume: its KV is
+   * here already; recover: recompute it) and streams its events; the stream's head goes out once
+   * the step loop has accepted it, so a full queue is still a 429. Closing the connection cancels
+   * it.
+   */
+  private void fromSnapshot(
+      HttpServerRequest req,
+      Buffer body,
+      java.util.function.BiFunction<
+              GenerationSnapshot,
+              java.util.function.Consumer<TokenEvent>,
+              java.util.concurrent.CompletableFuture<Admission>>
+          start,
+      String what) {
     GenerationSnapshot snap;
     try {
       snap = SnapshotJson.read(JSON.readTree(body.getBytes()).path("snapshot"));
@@ -337,17 +324,17 @@ public final class WorkerServer implements AutoCloseable {
             loop.cancel(snap.id());
           }
         });
-    var recovered =
+    var started =
         admitted(
             resp,
             WorkerRole.Work.DECODE,
             () ->
-                loop.recover(snap, streams.open(resp, ctx, done, snap.prompt().length, snap.id())));
-    if (recovered == null) {
+                start.apply(snap, streams.open(resp, ctx, done, snap.prompt().length, snap.id())));
+    if (started == null) {
       done.set(true);
       return;
     }
-    recovered.whenComplete(
+    started.whenComplete(
         (accepted, failure) ->
             ctx.runOnContext(
                 v -> {
@@ -359,10 +346,8 @@ public final class WorkerServer implements AutoCloseable {
                     metrics.refused("queue_full");
                     error(resp, 429, "the worker's queue is full");
                   } else if (!resp.headWritten()) {
-                    LOG.info(
-                        "request {}: recovering after {} tokens",
-                        snap.id(),
-                        snap.generated().length);
+                    LOG.debug(
+                        "request {}: {} after {} tokens", snap.id(), what, snap.generated().length);
                     resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
                     resp.writeHead();
                   }

@@ -124,7 +124,8 @@ public final class Migrator {
   /**
    * Moves request {@code id} to {@code targetId}, or to the decode instance with the most free KV
    * blocks when that is null. Completes when the target has sent its first event (or the migration
-   * was given up), never failed: the result says what happened.
+   * was given up), never failed: the result says what happened. May be called from any thread: the
+   * work runs on the request's event loop.
    */
   public Future<Result> migrate(String id, String targetId) {
     return migrate(id, targetId, defaults);
@@ -138,6 +139,20 @@ public final class Migrator {
           new Result(id, "not_found", null, targetId, 0, 0, 0, "no such request in flight"));
     }
     RequestSession s = found.get();
+    if (s.context != null && io.vertx.core.Vertx.currentContext() != s.context) {
+      // Everything about a request's answer happens on its event loop.
+      Promise<Result> hop = Promise.promise();
+      s.context.runOnContext(v -> migrateHere(s, targetId, options).onComplete(hop));
+      return hop.future();
+    }
+    return migrateHere(s, targetId, options);
+  }
+
+  private Future<Result> migrateHere(RequestSession s, String targetId, Options options) {
+    if (s.stream.done()) {
+      return done(
+          new Result(s.id, "not_found", null, targetId, 0, 0, 0, "the request has just ended"));
+    }
     String sourceId = s.instance();
     Optional<InstanceView> source = sourceId == null ? Optional.empty() : registry.find(sourceId);
     if (source.isEmpty() || source.get().descriptor().role() != InstanceRole.DECODE) {

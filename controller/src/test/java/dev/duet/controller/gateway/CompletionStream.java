@@ -28,6 +28,9 @@ public final class CompletionStream {
   public int events;
   public boolean done;
 
+  /** Whether the answer ended with {@code data: [DONE]} (not a dropped connection). */
+  public boolean sawDone;
+
   /** Sends {@code body} (a JSON completion request with {@code "stream": true}) to {@code url}. */
   public CompletionStream(HttpClient http, URI url, String body) throws Exception {
     HttpResponse<java.io.InputStream> r =
@@ -44,6 +47,7 @@ public final class CompletionStream {
       String line = in.readLine();
       if (line == null || line.equals("data: [DONE]")) {
         done = true;
+        sawDone = line != null;
       } else if (line.startsWith("data: ")) {
         JsonNode c = JSON.readTree(line.substring(6));
         assertThat(c.has("error")).as(line).isFalse();

@@ -40,18 +40,6 @@ class WorkerFailureTest {
       "{\"model\":\"small\",\"prompt\":\"Once\",\"max_tokens\":300,\"ignore_eos\":true,"
           + "\"temperature\":0.9,\"seed\":7,\"stream\":true}";
 
-  /** The completion text of an SSE answer, and its last data line before [DONE]. */
-  private static String text(List<String> data) throws Exception {
-    ObjectMapper json = new ObjectMapper();
-    StringBuilder b = new StringBuilder();
-    for (String d : data) {
-      if (!d.equals("[DONE]")) {
-        b.append(json.readTree(d).at("/choices/0/text").asText(""));
-      }
-    }
-    return b.toString();
-  }
-
   private static List<String> rest(BufferedReader in) throws Exception {
     List<String> rest = new ArrayList<>();
     for (String line = in.readLine(); line != null; line = in.readLine()) {
@@ -62,14 +50,8 @@ class WorkerFailureTest {
     return rest;
   }
 
-  private static String reference(HttpClient http, TestCluster cluster) throws Exception {
-    HttpResponse<InputStream> r =
-        http.send(
-            HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
-                .build(),
-            HttpResponse.BodyHandlers.ofInputStream());
-    return text(rest(new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))));
+  private static CompletionStream stream(HttpClient http, TestCluster cluster) throws Exception {
+    return new CompletionStream(http, cluster.uri("/v1/completions"), LONG_SEEDED);
   }
 
   @Test
@@ -81,29 +63,14 @@ class WorkerFailureTest {
         LlamaModel model = LlamaModel.load(file, pool);
         TestCluster cluster = new TestCluster(model, "small", 2, 64, Duration.ZERO)) {
       HttpClient http = HttpClient.newHttpClient();
-      String expected = reference(http, cluster);
-      HttpResponse<InputStream> resp =
-          http.send(
-              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-                  .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
-                  .build(),
-              HttpResponse.BodyHandlers.ofInputStream());
-      assertThat(resp.statusCode()).isEqualTo(200);
-      BufferedReader in =
-          new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
-      List<String> got = new ArrayList<>();
-      for (int i = 0; i < 10; i++) { // ten tokens in
-        String line = in.readLine();
-        if (line.startsWith("data: ")) {
-          got.add(line.substring("data: ".length()));
-        }
-      }
+      String expected = stream(http, cluster).read(Integer.MAX_VALUE).text.toString();
+      CompletionStream s = stream(http, cluster).read(5); // a few tokens in
       int serving = cluster.engines.get(0).cache().usedBlocks() > 0 ? 0 : 1;
       assertThat(cluster.engines.get(serving).cache().usedBlocks()).isPositive();
       cluster.kill(serving);
-      got.addAll(rest(in));
-      assertThat(got).last().isEqualTo("[DONE]");
-      assertThat(text(got)).isEqualTo(expected);
+      s.read(Integer.MAX_VALUE);
+      assertThat(s.sawDone).isTrue();
+      assertThat(s.text.toString()).isEqualTo(expected);
       assertThat(cluster.gateway.metrics().scrape())
           .contains("duet_recoveries_total{outcome=\"recovered\"} 1.0");
 
@@ -193,29 +160,14 @@ class WorkerFailureTest {
             new TestCluster(
                 model, "small", List.of("prefill", "decode", "decode"), 64, Duration.ZERO)) {
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-      String expected = reference(http, cluster);
-      HttpResponse<InputStream> resp =
-          http.send(
-              HttpRequest.newBuilder(cluster.uri("/v1/completions"))
-                  .POST(HttpRequest.BodyPublishers.ofString(LONG_SEEDED))
-                  .build(),
-              HttpResponse.BodyHandlers.ofInputStream());
-      assertThat(resp.statusCode()).isEqualTo(200);
-      BufferedReader in =
-          new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
-      List<String> got = new ArrayList<>();
-      for (int i = 0; i < 10; i++) {
-        String line = in.readLine();
-        if (line.startsWith("data: ")) {
-          got.add(line.substring("data: ".length()));
-        }
-      }
+      String expected = stream(http, cluster).read(Integer.MAX_VALUE).text.toString();
+      CompletionStream s = stream(http, cluster).read(5); // a few tokens in
       int serving = cluster.engines.get(1).cache().usedBlocks() > 0 ? 1 : 2;
       assertThat(cluster.engines.get(serving).cache().usedBlocks()).isPositive();
       cluster.kill(serving);
-      got.addAll(rest(in));
-      assertThat(got).last().isEqualTo("[DONE]");
-      assertThat(text(got)).isEqualTo(expected);
+      s.read(Integer.MAX_VALUE);
+      assertThat(s.sawDone).isTrue();
+      assertThat(s.text.toString()).isEqualTo(expected);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (cluster.registry.alive().size() > 2 && System.nanoTime() < deadline) {
         Thread.sleep(50);

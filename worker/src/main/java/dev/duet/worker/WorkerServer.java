@@ -296,8 +296,8 @@ public final class WorkerServer implements AutoCloseable {
   /**
    * Continues a request from the snapshot in {@code body} through {@code start} (resume: its KV is
    * here already; recover: recompute it) and streams its events; the stream's head goes out once
-   * the step loop has accepted it, so a full queue is still a 429. Closing the connection cancels
-   * it.
+   * the step loop has accepted it (or with its first event), so a full queue is still a 429.
+   * Closing the connection cancels it.
    */
   private void fromSnapshot(
       HttpServerRequest req,
@@ -318,6 +318,9 @@ public final class WorkerServer implements AutoCloseable {
     HttpServerResponse resp = req.response();
     Context ctx = vertx.getOrCreateContext();
     AtomicBoolean done = new AtomicBoolean();
+    // Chunked before anything can be written: the first event may reach the event loop before
+    // the acceptance does (a refusal still answers with its status: nothing was written then).
+    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
     resp.closeHandler(
         v -> {
           if (!done.get()) {
@@ -348,8 +351,7 @@ public final class WorkerServer implements AutoCloseable {
                   } else if (!resp.headWritten()) {
                     LOG.debug(
                         "request {}: {} after {} tokens", snap.id(), what, snap.generated().length);
-                    resp.setChunked(true).putHeader("content-type", "application/x-ndjson");
-                    resp.writeHead();
+                    resp.writeHead(); // the controller attaches at the head
                   }
                 }));
   }

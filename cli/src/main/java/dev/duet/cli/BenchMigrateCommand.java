@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.duet.cli.load.Percentiles;
-import dev.duet.cli.load.ProcessCluster;
 import dev.duet.cli.load.ServeLoad;
 import dev.duet.cli.load.Workload;
 import java.io.BufferedReader;
@@ -126,7 +125,6 @@ final class BenchMigrateCommand implements Callable<Integer> {
         perToken / 1024, kvMb);
     try (ProcessCluster c =
         new ProcessCluster(
-            DuetCommand.class.getName(),
             model,
             List.of("prefill", "decode", "decode"),
             List.of(),
@@ -236,7 +234,6 @@ final class BenchMigrateCommand implements Callable<Integer> {
         "bench migrate: part 2, skewed load %s the rebalancer%n", rebalance ? "with" : "without");
     try (ProcessCluster c =
         new ProcessCluster(
-            DuetCommand.class.getName(),
             "sim:h100-llama3-8b:16",
             List.of("prefill", "decode", "decode"),
             List.of("--policy", policy.toString()),

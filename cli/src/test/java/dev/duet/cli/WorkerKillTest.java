@@ -192,20 +192,7 @@ class WorkerKillTest {
 
   /** A {@code duet} child process of this test (output discarded). */
   private Process duet(String... args) throws java.io.IOException {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                ProcessHandle.current().info().command().orElseThrow(),
-                "--add-modules",
-                "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED",
-                "-Dduet.cache=" + cache,
-                "-Dduet.parent.pid=" + ProcessHandle.current().pid(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                DuetCommand.class.getName()));
-    cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd)
+    return new ProcessBuilder(DuetProcess.command(List.of("-Dduet.cache=" + cache), List.of(args)))
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .start();

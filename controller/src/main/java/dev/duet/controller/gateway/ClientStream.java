@@ -132,7 +132,12 @@ final class ClientStream {
     return current == null ? null : current.instance;
   }
 
-  /** Token ids delivered to the client so far, in order. */
+  /** How many tokens the client has got so far. */
+  int tokenCount() {
+    return tokens.size();
+  }
+
+  /** Token ids delivered to the client so far, in order (a copy). */
   List<Integer> tokens() {
     return List.copyOf(tokens);
   }
@@ -172,17 +177,27 @@ final class ClientStream {
     if (seq <= delivered) {
       return; // already delivered from another source
     }
-    pending.put(seq, ev);
-    while (!pending.isEmpty() && pending.firstKey() == delivered + 1 && !done()) {
-      JsonNode next = pending.pollFirstEntry().getValue();
-      delivered++;
-      if (next.has("token")) {
-        tokens.add(next.get("token").asInt());
-      }
-      deliver(next);
-      if (eventListener != null) {
-        eventListener.run();
-      }
+    if (seq == delivered + 1 && pending.isEmpty()) {
+      next(ev); // in order: the usual case, one source, nothing held back
+    } else {
+      pending.put(seq, ev);
+    }
+    while (!pending.isEmpty() && pending.firstKey() == delivered + 1) {
+      next(pending.pollFirstEntry().getValue());
+    }
+  }
+
+  private void next(JsonNode ev) {
+    if (done()) {
+      return;
+    }
+    delivered++;
+    if (ev.has("token")) {
+      tokens.add(ev.get("token").asInt());
+    }
+    deliver(ev);
+    if (eventListener != null) {
+      eventListener.run();
     }
   }
 

@@ -363,7 +363,6 @@ public final class Migrator {
                       }
                     });
                 s.stream.attach(ar.result(), target.id());
-                s.migrations++;
                 settle(true);
               });
     }

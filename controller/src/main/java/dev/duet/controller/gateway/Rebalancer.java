@@ -53,10 +53,6 @@ public final class Rebalancer {
       }
     }
 
-    public static Options defaults() {
-      return of(Policy.Rebalancer.DEFAULTS);
-    }
-
     /** The settings of a policy's {@code rebalancer} section. */
     public static Options of(Policy.Rebalancer p) {
       return new Options(

@@ -136,7 +136,7 @@ final class Recovery {
                     EventKind.RECOVERY,
                     target.id(),
                     s.id,
-                    "recovered after " + s.stream.tokens().size() + " tokens");
+                    "recovered after " + s.stream.tokenCount() + " tokens");
                 s.stream.attach(ar.result(), target.id());
                 return;
               }

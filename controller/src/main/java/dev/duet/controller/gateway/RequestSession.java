@@ -29,7 +29,6 @@ final class RequestSession {
 
   volatile boolean migrating;
   int recoveries;
-  int migrations;
 
   RequestSession(
       String id,
@@ -55,6 +54,6 @@ final class RequestSession {
 
   /** Tokens delivered to the client so far. */
   int generated() {
-    return stream.tokens().size();
+    return stream.tokenCount();
   }
 }

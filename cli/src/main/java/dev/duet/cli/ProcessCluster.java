@@ -1,4 +1,4 @@
-package dev.duet.cli.load;
+package dev.duet.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,14 +14,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A controller and workers as child processes of this JVM (the same java, class path and main
- * class), on 127.0.0.1, for benchmarks that need a real cluster they control: started, awaited
- * until every worker is live, driven through the operator API, and stopped (destroyed, then killed
- * after a grace period) on {@link #close()}.
+ * A controller and workers as {@link DuetProcess} children of this JVM, on 127.0.0.1, for
+ * benchmarks that need a real cluster they control: started, awaited until every worker is live,
+ * driven through the operator API, and stopped (destroyed, then killed after a grace period) on
+ * {@link #close()}.
  *
  * <p>Threading: one caller.
  */
-public final class ProcessCluster implements AutoCloseable {
+final class ProcessCluster implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -31,24 +31,20 @@ public final class ProcessCluster implements AutoCloseable {
   private final List<Process> processes = new ArrayList<>();
   private final HttpClient http = HttpClient.newHttpClient();
   private final URI base;
-  private final String mainClass;
 
   /**
    * Starts a controller serving {@code model} and a worker per role in {@code roles}.
    *
-   * @param mainClass the {@code duet} command's main class
    * @param controllerArgs extra controller options (e.g. {@code --policy FILE})
    * @param workerArgs extra options of every worker (e.g. {@code --kv-memory-mb 1200})
    */
-  public ProcessCluster(
-      String mainClass,
+  ProcessCluster(
       String model,
       List<String> roles,
       List<String> controllerArgs,
       List<String> workerArgs,
       Path log)
       throws Exception {
-    this.mainClass = mainClass;
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -102,22 +98,8 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   private void start(List<String> args, Path log) throws IOException {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "--add-modules",
-                "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED",
-                "-Xmx512m",
-                "-XX:+UseSerialGC",
-                "-Dduet.parent.pid=" + ProcessHandle.current().pid(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                mainClass));
-    cmd.addAll(args);
     ProcessBuilder pb =
-        new ProcessBuilder(cmd)
+        new ProcessBuilder(DuetProcess.command(List.of("-Xmx512m", "-XX:+UseSerialGC"), args))
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("DUET_ADMIN_TOKEN", ADMIN_TOKEN);

@@ -4,6 +4,7 @@ import dev.duet.controller.policy.PlannerSettings;
 import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRole;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -102,6 +103,7 @@ public final class Planner {
       work.add(size(g, in, why));
     }
     fitBudget(work, in, why);
+    fillBudget(work, in, why);
     var orders = new ChangeOrders(in, why);
     for (GroupWork w : work) {
       orders.flips(w);
@@ -209,18 +211,79 @@ public final class Planner {
   }
 
   /**
+   * Raises targets until all groups use {@code budget.minInstances}. A spare instance first goes
+   * back to a role whose target fell below its current count (keeping it costs no action), then to
+   * the role with the highest forecast load per instance (ties: the larger need), within the role's
+   * bounds. So a fixed budget never scales, and a role only gives up an instance when another
+   * role's target rose past its own count: what the hysteresis band keeps steady stays steady.
+   */
+  private static void fillBudget(List<GroupWork> work, Input in, List<String> why) {
+    int available = in.policy().budget().minInstances() - unplanned(in);
+    int total = work.stream().mapToInt(w -> w.targetPrefill + w.targetDecode).sum();
+    int added = 0;
+    while (total < available) {
+      GroupWork grow = null;
+      InstanceRole growRole = null;
+      double[] best = null;
+      for (GroupWork w : work) {
+        for (InstanceRole r : new InstanceRole[] {InstanceRole.PREFILL, InstanceRole.DECODE}) {
+          boolean prefill = r == InstanceRole.PREFILL;
+          int t = prefill ? w.targetPrefill : w.targetDecode;
+          int current = prefill ? w.currentPrefill : w.currentDecode;
+          Policy.RoleBounds b = prefill ? w.bounds.prefill() : w.bounds.decode();
+          double need = (prefill ? w.prefill : w.decode).need();
+          double[] score = {t < current ? 1 : 0, need / Math.max(t, 1), need};
+          if (t < b.max() && (best == null || Arrays.compare(score, best) > 0)) {
+            best = score;
+            grow = w;
+            growRole = r;
+          }
+        }
+      }
+      if (grow == null) {
+        why.add(
+            String.format(
+                "budget: every role is at its max; %d of the %d kept instances unused",
+                available - total, available));
+        break;
+      }
+      if (growRole == InstanceRole.PREFILL) {
+        grow.targetPrefill++;
+      } else {
+        grow.targetDecode++;
+      }
+      total++;
+      added++;
+    }
+    if (added > 0) {
+      why.add(
+          String.format(
+              "budget: %d spare instance(s) of the %d kept (minInstances) go to the busiest roles:"
+                  + " %s",
+              added,
+              available,
+              String.join(
+                  ", ",
+                  work.stream()
+                      .map(w -> w.name + " " + w.targetPrefill + ":" + w.targetDecode)
+                      .toList())));
+    }
+  }
+
+  /** Colocated ({@code BOTH}) instances still running: they use the budget but are not planned. */
+  private static int unplanned(Input in) {
+    return (int)
+        in.instances().stream()
+            .filter(i -> i.role() == InstanceRole.BOTH && i.phase() != InstanceState.Phase.STOPPING)
+            .count();
+  }
+
+  /**
    * Cuts targets until all groups fit in the budget, each cut where the role is most generously
    * provisioned (largest target per unit of need), never below a role's floor.
    */
   private static void fitBudget(List<GroupWork> work, Input in, List<String> why) {
-    int max = in.policy().budget().maxInstances();
-    int unplanned =
-        (int)
-            in.instances().stream()
-                .filter(
-                    i -> i.role() == InstanceRole.BOTH && i.phase() != InstanceState.Phase.STOPPING)
-                .count();
-    int available = max - unplanned;
+    int available = in.policy().budget().maxInstances() - unplanned(in);
     int total = work.stream().mapToInt(w -> w.targetPrefill + w.targetDecode).sum();
     while (total > available) {
       GroupWork cut = null;

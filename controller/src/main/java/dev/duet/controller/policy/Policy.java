@@ -127,15 +127,29 @@ public record Policy(
   }
 
   /**
+   * How many worker instances the cluster runs. With {@code minInstances == maxInstances} the
+   * budget is fixed: the planner never scales and meets the tide by flipping roles alone.
+   *
+   * @param minInstances instances the planner keeps even when the forecast needs fewer (it hands
+   *     the spare ones to the busiest roles instead of stopping them), {@code 0 <= min <= max}
    * @param maxInstances worker instances the whole cluster may run, all groups and roles
    */
-  public record Budget(int maxInstances) {
-    public static final Budget DEFAULTS = new Budget(8);
+  public record Budget(int minInstances, int maxInstances) {
+    public static final Budget DEFAULTS = new Budget(0, 8);
 
     public Budget {
-      if (maxInstances < 2) {
-        throw new IllegalArgumentException("maxInstances must be >= 2, got " + maxInstances);
+      if (maxInstances < 2 || minInstances < 0 || minInstances > maxInstances) {
+        throw new IllegalArgumentException(
+            "budget needs maxInstances >= 2 and 0 <= minInstances <= maxInstances; got "
+                + minInstances
+                + ", "
+                + maxInstances);
       }
+    }
+
+    /** Whether the instance count is pinned, so that only flips change the ratio. */
+    public boolean fixed() {
+      return minInstances == maxInstances;
     }
   }
 

@@ -57,9 +57,11 @@ public final class PolicyParser {
   private static Policy read(YamlSection root, List<PolicyError> errors) {
     Slo slo = slo(root.section("slo", "ttftMs", "tpotMs", "attainment"), Slo.DEFAULTS);
     Roles roles = roles(root.section("roles", "prefill", "decode"), Roles.DEFAULTS);
-    YamlSection b = root.section("budget", "maxInstances");
-    var budget =
-        new Budget(b.integer("maxInstances", Budget.DEFAULTS.maxInstances(), 2, Integer.MAX_VALUE));
+    YamlSection b = root.section("budget", "minInstances", "maxInstances");
+    int maxInstances =
+        b.integer("maxInstances", Budget.DEFAULTS.maxInstances(), 2, Integer.MAX_VALUE);
+    int minInstances = b.integer("minInstances", Budget.DEFAULTS.minInstances(), 0, maxInstances);
+    var budget = new Budget(Math.min(minInstances, maxInstances), maxInstances);
     PlannerSettings planner =
         planner(
             root.section(

@@ -154,6 +154,30 @@ class PlannerLimitsTest {
   }
 
   @Test
+  void aFixedBudgetMeetsTheTideByFlippingAloneAndKeepsItsRatioWhenIdle() {
+    String fixed =
+        BASE.replace("budget: {maxInstances: 6}", "budget: {minInstances: 6, maxInstances: 6}");
+    var f = new PlannerFixture(fixed).add(G, PREFILL, 3).add(G, DECODE, 3);
+    for (int r = 0; r < 5; r++) {
+      assertThat(f.round(Map.of()).actions()).as("idle round %d", r).isEmpty();
+    }
+    for (int r = 0; r < 8; r++) {
+      assertThat(scalings(f.round(Map.of(G, OUTPUT_HEAVY)))).isZero();
+    }
+    // decode takes what it needs (4); the spare one stays where it was, costing no flip
+    assertThat(f.count(G, PREFILL)).isEqualTo(2);
+    assertThat(f.count(G, DECODE)).isEqualTo(4);
+    for (int r = 0; r < 8; r++) {
+      assertThat(scalings(f.round(Map.of(G, PROMPT_HEAVY)))).isZero();
+    }
+    assertThat(f.count(G, PREFILL)).isGreaterThanOrEqualTo(3);
+    assertThat(f.instances).hasSize(6);
+    // without a floor the same trough scales down
+    var elastic = new PlannerFixture().add(G, PREFILL, 3).add(G, DECODE, 3);
+    assertThat(scalings(elastic.round(Map.of(G, OUTPUT_HEAVY)))).isPositive();
+  }
+
+  @Test
   void groupsKeepTheirOwnInstancesAndRatios() {
     String yaml =
         BASE.replace("budget: {maxInstances: 6}", "budget: {maxInstances: 12}")

@@ -158,6 +158,15 @@ class PolicyParserTest {
   }
 
   @Test
+  void theBudgetsFloorCannotPassItsCeiling() throws Exception {
+    assertThat(errorsOf("budget: {minInstances: 9, maxInstances: 8}"))
+        .containsExactly("budget.minInstances: 9: must be in [0, 8]");
+    assertThat(PolicyParser.parse("budget: {minInstances: 8, maxInstances: 8}").budget().fixed())
+        .isTrue();
+    assertThat(Policy.defaults().budget().fixed()).isFalse();
+  }
+
+  @Test
   void thePredictorPeriodMustSpanTwoIntervals() {
     assertThat(errorsOf("planner: {intervalSeconds: 30, predictor: {periodSeconds: 45}}"))
         .containsExactly(

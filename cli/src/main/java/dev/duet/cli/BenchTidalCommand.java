@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -26,12 +27,14 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "A compressed day of traffic whose volume and prompt/output mix swing (a prompt-heavy peak,"
-          + " a trough, an output-heavy peak, a trough; lengths from the Azure code and"
-          + " conversation traces in --traces, else synthetic) against a fixed budget of --workers"
-          + " emulated-GPU workers (duet local --engine sim): once per static prefill:decode ratio"
-          + " in --ratios, then with the tidal planner (duet local --planner). Prints SLO"
-          + " attainment, goodput (requests within both SLOs per second), p99 TTFT and TPOT, flips"
-          + " and failed requests, and writes an SVG of load, forecast and P:D ratio over time.",
+          + " a trough, an output-heavy peak, a trough; lengths from the Azure code trace's long"
+          + " prompts and the conversation trace's short ones in --traces, else synthetic)"
+          + " against a fixed budget of --workers emulated-GPU workers (duet local --engine sim):"
+          + " at each --peak-rate, with the tidal planner (duet local --planner, flips only) and"
+          + " once per static prefill:decode ratio in --ratios. Prints each run's SLO attainment,"
+          + " requests within both SLOs per second, p99 TTFT and TPOT, flips and failed requests"
+          + " (and why each failed), then each configuration's goodput, and writes an SVG of"
+          + " load, forecast and P:D ratio over the highest rate's day.",
       "The planner run needs in-place role flips in the controller; without them it stops with"
           + " an error before any load is sent."
     })
@@ -56,8 +59,35 @@ final class BenchTidalCommand implements Callable<Integer> {
   @Option(names = "--profile", defaultValue = "h100-llama3-8b", description = "Sim profile.")
   String profile;
 
-  @Option(names = "--peak-rate", defaultValue = "12", description = "Requests/s at a peak.")
-  double peakRate;
+  @Option(
+      names = "--peak-rate",
+      split = ",",
+      defaultValue = "6,9,12",
+      description =
+          "Requests/s at a peak; several (comma-separated, rising) run the day at each and report"
+              + " each run's goodput the way DistServe defines it: the highest peak rate at which"
+              + " it keeps --attainment of its requests within both SLOs (interpolated).")
+  List<Double> peakRates;
+
+  @Option(
+      names = "--attainment",
+      defaultValue = "0.9",
+      description = "The SLO attainment goodput asks for.")
+  double attainment;
+
+  @Option(
+      names = "--sim-speedup",
+      defaultValue = "0.2",
+      description =
+          "Speed of the emulated GPUs (1: the profile's). Below 1 a peak saturates the budget at a"
+              + " request rate 2 shared cores can carry.")
+  double simSpeedup;
+
+  @Option(
+      names = "--max-batch",
+      defaultValue = "16",
+      description = "Requests each worker decodes at once (vLLM's max_num_seqs).")
+  int maxBatch;
 
   @Option(
       names = "--trough",
@@ -89,6 +119,7 @@ final class BenchTidalCommand implements Callable<Integer> {
   /** One run's figures. */
   record Run(
       String name,
+      double peakRate,
       List<TidalLoad.Request> requests,
       List<TidalChart.Point> timeline,
       int flips,
@@ -123,46 +154,131 @@ final class BenchTidalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (workers < 4 || !(minutes > 0)) {
+    if (workers < 4 || !(minutes > 0) || peakRates.isEmpty()) {
       throw new IllegalArgumentException(
-          "--workers must be >= 4 and --minutes > 0; got " + workers + ", " + minutes);
+          "--workers must be >= 4, --minutes > 0 and --peak-rate given; got "
+              + workers
+              + ", "
+              + minutes
+              + ", "
+              + peakRates);
     }
-    TidalDay day = TidalDay.of(minutes * 60, peakRate, trough, traces);
+    List<Double> rates = peakRates.stream().sorted().toList();
     Path dir = Files.createTempDirectory("duet-bench-tidal");
+    TidalDay first = TidalDay.of(minutes * 60, rates.getFirst(), trough, traces);
     System.err.printf(
-        "bench tidal: a %.1f-minute day, %s / %s, peak %.1f req/s, %d %s workers; logs in %s%n",
+        Locale.ROOT,
+        "bench tidal: a %.1f-minute day, %s / %s, peaks of %s req/s, %d %s workers at %.2fx speed,"
+            + " batch %d; logs in %s%n",
         minutes,
-        day.promptHeavy().name(),
-        day.outputHeavy().name(),
-        peakRate,
+        first.promptHeavy().name(),
+        first.outputHeavy().name(),
+        rates,
         workers,
         profile,
+        simSpeedup,
+        maxBatch,
         dir);
-    List<Run> runs = new ArrayList<>();
-    Run planned = null;
+    List<String> names = new ArrayList<>();
     if (!noPlanner) {
-      Path policy = dir.resolve("policy.yaml");
-      Files.writeString(policy, policy());
-      planned = run("planner", workers / 2, workers - workers / 2, policy, day, dir);
+      names.add(PLANNER);
     }
-    for (String r : ratios != null ? ratios : defaultRatios()) {
-      String[] pd = r.split(":");
-      if (pd.length != 2) {
-        throw new IllegalArgumentException("--ratios takes PREFILL:DECODE, got '" + r + "'");
+    names.addAll(ratios != null ? ratios : defaultRatios());
+    Path policy = dir.resolve("policy.yaml");
+    Files.writeString(policy, policy());
+    List<Run> runs = new ArrayList<>();
+    for (double rate : rates) {
+      TidalDay day = TidalDay.of(minutes * 60, rate, trough, traces);
+      for (String name : names) {
+        if (name.equals(PLANNER)) {
+          runs.add(run(name, workers / 2, workers - workers / 2, policy, true, day, dir));
+          continue;
+        }
+        String[] pd = name.split(":");
+        if (pd.length != 2) {
+          throw new IllegalArgumentException("--ratios takes PREFILL:DECODE, got '" + name + "'");
+        }
+        runs.add(
+            run(name, Integer.parseInt(pd[0]), Integer.parseInt(pd[1]), policy, false, day, dir));
       }
-      runs.add(run(r, Integer.parseInt(pd[0]), Integer.parseInt(pd[1]), null, day, dir));
     }
-    Run best = Collections.max(runs, java.util.Comparator.comparingDouble(Run::goodput));
+    List<Goodput> goodputs = names.stream().map(n -> goodput(n, runs)).toList();
+    Goodput best =
+        goodputs.stream()
+            .filter(g -> !g.name().equals(PLANNER))
+            .max(Comparator.comparingDouble(Goodput::value))
+            .orElseThrow();
+    Goodput planned =
+        goodputs.stream().filter(g -> g.name().equals(PLANNER)).findFirst().orElse(null);
+    chart(runs, best, rates);
+    report(runs, goodputs, best, planned);
+    if (planned == null) {
+      return 0;
+    }
+    // the planner must fail nothing at any rate up to its goodput
+    return runs.stream()
+            .filter(r -> r.name().equals(PLANNER) && r.peakRate() <= Math.max(planned.value(), 0))
+            .allMatch(r -> r.failed() == 0)
+        ? 0
+        : 1;
+  }
+
+  static final String PLANNER = "planner";
+
+  /**
+   * A configuration's goodput. With one peak rate: requests within both SLOs per second of the day.
+   * With several: DistServe's, the highest peak rate at which the day keeps {@code attainment} of
+   * its requests within both SLOs, interpolated linearly between the last rate that does and the
+   * first that does not (0 when even the lowest does not; the highest rate when all do, marked
+   * open).
+   *
+   * @param unit "req/s" or "peak req/s"
+   * @param open whether the true value may be higher (every rate tried met the attainment)
+   */
+  record Goodput(String name, double value, String unit, boolean open) {}
+
+  Goodput goodput(String name, List<Run> runs) {
+    List<Run> mine = runs.stream().filter(r -> r.name().equals(name)).toList();
+    if (mine.size() == 1) {
+      return new Goodput(name, mine.getFirst().goodput(), "req/s", false);
+    }
+    Run lastMet = null;
+    for (Run r : mine) {
+      if (r.attainment() >= attainment) {
+        lastMet = r;
+        continue;
+      }
+      if (lastMet == null) {
+        return new Goodput(name, 0, "peak req/s", false);
+      }
+      double f = (lastMet.attainment() - attainment) / (lastMet.attainment() - r.attainment());
+      return new Goodput(
+          name, lastMet.peakRate() + f * (r.peakRate() - lastMet.peakRate()), "peak req/s", false);
+    }
+    return new Goodput(name, mine.getLast().peakRate(), "peak req/s", true);
+  }
+
+  /** The chart of the highest rate the planner ran, with the best static run of that rate. */
+  private void chart(List<Run> runs, Goodput best, List<Double> rates) throws Exception {
+    double rate = rates.getLast();
+    Run staticRun =
+        runs.stream()
+            .filter(r -> r.peakRate() == rate && r.name().equals(best.name()))
+            .findFirst()
+            .orElseThrow();
+    Run planned =
+        runs.stream()
+            .filter(r -> r.peakRate() == rate && r.name().equals(PLANNER))
+            .findFirst()
+            .orElse(null);
     Files.writeString(
         svg,
         TidalChart.svg(
-            day,
-            (planned != null ? planned : best).requests(),
+            TidalDay.of(minutes * 60, rate, trough, traces),
+            (planned != null ? planned : staticRun).requests(),
             planned != null ? planned.timeline() : List.of(),
-            best.timeline(),
-            best.name()));
-    report(runs, best, planned);
-    return planned == null || planned.failed() == 0 ? 0 : 1;
+            staticRun.timeline(),
+            staticRun.name()));
   }
 
   private List<String> defaultRatios() {
@@ -173,7 +289,10 @@ final class BenchTidalCommand implements Callable<Integer> {
     return r;
   }
 
-  /** The planner's policy for a compressed day: its period is the day, its interval 1/60 of it. */
+  /**
+   * The planner's policy for a compressed day: the budget fixed at {@code --workers} (flips only,
+   * as the static runs have the same instances), the period the day, the interval 1/60 of it.
+   */
   String policy() {
     long day = Math.round(minutes * 60);
     long interval = Math.max(5, day / 60);
@@ -182,7 +301,7 @@ final class BenchTidalCommand implements Callable<Integer> {
         """
         slo: {ttftMs: %.0f, tpotMs: %.0f}
         roles: {prefill: {min: 1, max: %d}, decode: {min: 1, max: %d}}
-        budget: {maxInstances: %d}
+        budget: {minInstances: %d, maxInstances: %d}
         planner:
           intervalSeconds: %d
           predictor: {periodSeconds: %d, buckets: 30, trendWindow: 4}
@@ -194,19 +313,36 @@ final class BenchTidalCommand implements Callable<Integer> {
         workers - 1,
         workers - 1,
         workers,
+        workers,
         interval,
         day,
         2 * interval,
         6 * interval);
   }
 
-  private Run run(String name, int prefill, int decode, Path policy, TidalDay day, Path dir)
+  private Run run(
+      String name, int prefill, int decode, Path policy, boolean planner, TidalDay day, Path dir)
       throws Exception {
-    System.err.printf("bench tidal: %s (%d prefill, %d decode)...%n", name, prefill, decode);
+    System.err.printf(
+        Locale.ROOT,
+        "bench tidal: %s at a %.1f req/s peak (%d prefill, %d decode)...%n",
+        name,
+        day.peakRate(),
+        prefill,
+        decode);
+    List<String> engine =
+        List.of(
+            "--engine",
+            "sim",
+            "--profile",
+            profile,
+            "--sim-speedup",
+            String.valueOf(simSpeedup),
+            "--max-batch",
+            String.valueOf(maxBatch));
+    String log = String.format(Locale.ROOT, "%s-%.1f.log", name.replace(':', '-'), day.peakRate());
     try (TidalCluster c =
-        TidalCluster.start(
-            profile, prefill, decode, policy, dir.resolve(name.replace(':', '-') + ".log"), 180)) {
-      boolean planner = policy != null;
+        TidalCluster.start(engine, prefill, decode, policy, planner, dir.resolve(log), 180)) {
       if (planner && !c.admin("/planner").path("flips_available").asBoolean()) {
         throw new IllegalStateException(
             "the controller has no in-place role flips (GET /admin/v1/planner: flips_available"
@@ -239,6 +375,7 @@ final class BenchTidalCommand implements Callable<Integer> {
       Run r =
           new Run(
               name,
+              day.peakRate(),
               requests,
               List.copyOf(timeline),
               planner ? c.flips() : 0,
@@ -247,82 +384,129 @@ final class BenchTidalCommand implements Callable<Integer> {
               sloTpotMs);
       System.err.printf(
           Locale.ROOT,
-          "bench tidal: %s: goodput %.2f req/s, attainment %.1f%%, %d failed%n",
+          "bench tidal: %s at %.1f: %.2f good req/s, attainment %.1f%%, %d failed%n",
           name,
+          day.peakRate(),
           r.goodput(),
           100 * r.attainment(),
           r.failed());
+      r.requests().stream()
+          .filter(q -> !q.ok())
+          .limit(20)
+          .forEach(
+              q ->
+                  System.err.printf(
+                      Locale.ROOT,
+                      "bench tidal: %s: failed at %.1f s (%d prompt, %d output tokens): %s%n",
+                      name,
+                      q.atS(),
+                      q.promptTokens(),
+                      q.outputTokens(),
+                      q.failure()));
       return r;
     }
   }
 
-  private void report(List<Run> runs, Run best, Run planned) throws Exception {
+  private void report(List<Run> runs, List<Goodput> goodputs, Goodput best, Goodput planned)
+      throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    List<Run> all = new ArrayList<>(runs);
-    if (planned != null) {
-      all.add(planned);
-    }
     if (json) {
       ObjectMapper mapper = new ObjectMapper();
       ObjectNode o = mapper.createObjectNode();
       o.put("minutes", minutes);
       o.put("workers", workers);
-      o.put("peak_rate", peakRate);
+      o.put("sim_speedup", simSpeedup);
+      o.put("max_batch", maxBatch);
       o.put("slo_ttft_ms", sloTtftMs);
       o.put("slo_tpot_ms", sloTpotMs);
+      o.put("attainment_goal", attainment);
       o.put("best_static", best.name());
+      ArrayNode g = o.putArray("goodput");
+      for (Goodput x : goodputs) {
+        g.addObject()
+            .put("name", x.name())
+            .put("value", x.value())
+            .put("unit", x.unit())
+            .put("open", x.open());
+      }
       if (planned != null) {
-        o.put("planner_vs_best_static_goodput", planned.goodput() / best.goodput());
+        o.put("planner_vs_best_static_goodput", planned.value() / best.value());
       }
       ArrayNode a = o.putArray("runs");
-      for (Run r : all) {
+      for (Run r : runs) {
         ObjectNode x = a.addObject();
         x.put("name", r.name());
+        x.put("peak_rate", r.peakRate());
         x.put("requests", r.requests().size());
         x.put("failed", r.failed());
         x.put("slo_attainment", r.attainment());
-        x.put("goodput_rps", r.goodput());
+        x.put("good_rps", r.goodput());
         x.put("ttft_ms_p99", r.p99(true));
         x.put("tpot_ms_p99", r.p99(false));
         x.put("flips", r.flips());
+        ArrayNode failures = x.putArray("failures");
+        r.requests().stream()
+            .filter(q -> !q.ok())
+            .forEach(q -> failures.addObject().put("at_s", q.atS()).put("reason", q.failure()));
       }
       o.put("svg", svg.toString());
       out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(o));
-    } else {
+      out.flush();
+      return;
+    }
+    out.printf(
+        Locale.ROOT,
+        "%-8s %6s %8s %7s %10s %9s %12s %12s %6s%n",
+        "run",
+        "peak",
+        "requests",
+        "failed",
+        "attainment",
+        "good r/s",
+        "p99 TTFT ms",
+        "p99 TPOT ms",
+        "flips");
+    for (Run r : runs) {
       out.printf(
           Locale.ROOT,
-          "%-10s %8s %7s %10s %12s %12s %12s %6s%n",
-          "run",
-          "requests",
-          "failed",
-          "attainment",
-          "goodput r/s",
-          "p99 TTFT ms",
-          "p99 TPOT ms",
-          "flips");
-      for (Run r : all) {
-        out.printf(
-            Locale.ROOT,
-            "%-10s %8d %7d %9.1f%% %12.2f %12.1f %12.1f %6d%s%n",
-            r.name(),
-            r.requests().size(),
-            r.failed(),
-            100 * r.attainment(),
-            r.goodput(),
-            r.p99(true),
-            r.p99(false),
-            r.flips(),
-            r == best ? "  (best static)" : "");
-      }
-      if (planned != null) {
-        out.printf(
-            Locale.ROOT,
-            "planner goodput / best static (%s): %.2fx (target >= 1.3x with 0 failed)%n",
-            best.name(),
-            planned.goodput() / best.goodput());
-      }
-      out.printf("chart: %s%n", svg);
+          "%-8s %6.1f %8d %7d %9.1f%% %9.2f %12.1f %12.1f %6d%n",
+          r.name(),
+          r.peakRate(),
+          r.requests().size(),
+          r.failed(),
+          100 * r.attainment(),
+          r.goodput(),
+          r.p99(true),
+          r.p99(false),
+          r.flips());
     }
+    out.printf(
+        Locale.ROOT,
+        "goodput (%s):%n",
+        best.unit().equals("req/s")
+            ? "requests within both SLOs per second"
+            : String.format(
+                Locale.ROOT,
+                "the highest peak rate with %.0f%% of requests within both SLOs",
+                100 * attainment));
+    for (Goodput x : goodputs) {
+      out.printf(
+          Locale.ROOT,
+          "  %-8s %s%.2f %s%s%n",
+          x.name(),
+          x.open() ? ">= " : "",
+          x.value(),
+          x.unit(),
+          x == best ? "  (best static)" : "");
+    }
+    if (planned != null) {
+      out.printf(
+          Locale.ROOT,
+          "planner goodput / best static (%s): %.2fx (target >= 1.3x with 0 failed)%n",
+          best.name(),
+          planned.value() / best.value());
+    }
+    out.printf("chart: %s%n", svg);
     out.flush();
   }
 }

@@ -84,6 +84,12 @@ final class LocalCommand implements Callable<Integer> {
           "-XX:ReservedCodeCacheSize=48m",
           "-Xss512k");
 
+  @Option(
+      names = "--max-batch",
+      defaultValue = "0",
+      description = "Requests each worker runs at once (0: the worker's default, 32).")
+  int maxBatch;
+
   @Option(names = "--port", defaultValue = "8080", description = "The controller's port.")
   int port;
 
@@ -186,6 +192,9 @@ final class LocalCommand implements Callable<Integer> {
     List<String> workerFlags = new ArrayList<>(List.of("--threads", String.valueOf(perWorker)));
     if (kvMb > 0) {
       workerFlags.addAll(List.of("--kv-memory-mb", String.valueOf(kvMb)));
+    }
+    if (maxBatch > 0) {
+      workerFlags.addAll(List.of("--max-batch", String.valueOf(maxBatch)));
     }
     List<String> controllerArgs =
         new ArrayList<>(

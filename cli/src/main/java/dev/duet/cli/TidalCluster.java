@@ -38,13 +38,20 @@ final class TidalCluster implements AutoCloseable {
   }
 
   /**
-   * Starts {@code prefill} prefill and {@code decode} decode sim workers of {@code profile}; with a
-   * {@code policy} file, the controller runs the planner under it.
+   * Starts {@code prefill} prefill and {@code decode} decode workers of {@code engine} (duet
+   * local's engine flags) under the controller's {@code policy} file; with {@code planner}, the
+   * controller runs the tidal planner.
    *
    * @param log where the cluster's output goes
    */
   static TidalCluster start(
-      String profile, int prefill, int decode, Path policy, Path log, int readySeconds)
+      List<String> engine,
+      int prefill,
+      int decode,
+      Path policy,
+      boolean planner,
+      Path log,
+      int readySeconds)
       throws IOException {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -54,10 +61,6 @@ final class TidalCluster implements AutoCloseable {
         new ArrayList<>(
             List.of(
                 "local",
-                "--engine",
-                "sim",
-                "--profile",
-                profile,
                 "--prefill",
                 String.valueOf(prefill),
                 "--decode",
@@ -66,8 +69,10 @@ final class TidalCluster implements AutoCloseable {
                 String.valueOf(port),
                 "--ready-timeout",
                 String.valueOf(readySeconds)));
-    if (policy != null) {
-      args.addAll(List.of("--planner", "--policy", policy.toString()));
+    args.addAll(engine);
+    args.addAll(List.of("--policy", policy.toString()));
+    if (planner) {
+      args.add("--planner");
     }
     ProcessBuilder pb =
         new ProcessBuilder(DuetProcess.command(List.of(), args))

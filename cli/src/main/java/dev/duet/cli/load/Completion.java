@@ -29,9 +29,25 @@ final class Completion {
    */
   record Timing(double ttftMs, double tpotMs, double e2eMs, int tokens) {}
 
-  /** Sends it and reads the stream to its end; empty when it failed or broke. */
-  static Optional<Timing> send(
-      HttpClient http, URI base, String model, int[] prompt, int outputTokens) {
+  /**
+   * A request's end: its timing, or why it failed.
+   *
+   * @param timing present when it completed
+   * @param failure why it did not ("HTTP 503: …", "stream error: …", "stream ended after 7 tokens
+   *     without [DONE]", an exception), empty when it completed
+   */
+  record Outcome(Optional<Timing> timing, String failure) {
+    static Outcome failed(String why) {
+      return new Outcome(Optional.empty(), why);
+    }
+
+    boolean ok() {
+      return timing.isPresent();
+    }
+  }
+
+  /** Sends it and reads the stream to its end. */
+  static Outcome send(HttpClient http, URI base, String model, int[] prompt, int outputTokens) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", model);
     body.set("prompt", JSON.valueToTree(prompt));
@@ -49,11 +65,15 @@ final class Completion {
     try {
       HttpResponse<Stream<String>> resp = http.send(req, HttpResponse.BodyHandlers.ofLines());
       if (resp.statusCode() != 200) {
-        resp.body().close();
-        return Optional.empty();
+        String text;
+        try (Stream<String> lines = resp.body()) {
+          text = String.join(" ", lines.toList());
+        }
+        return Outcome.failed("HTTP " + resp.statusCode() + ": " + errorMessage(text));
       }
       long first = 0;
       int tokens = 0;
+      int seen = 0;
       boolean done = false;
       for (String line : (Iterable<String>) resp.body()::iterator) {
         if (!line.startsWith("data: ")) {
@@ -72,20 +92,39 @@ final class Completion {
           tokens = ev.path("usage").path("completion_tokens").asInt();
         }
         if (ev.has("error")) {
-          return Optional.empty();
+          return Outcome.failed("stream error: " + errorMessage(data));
+        }
+        if (ev.has("choices")) {
+          seen++;
         }
       }
       long t1 = System.nanoTime();
       if (!done || first == 0) {
-        return Optional.empty();
+        return Outcome.failed("stream ended after " + seen + " events without [DONE]");
       }
       double tpot = tokens > 1 ? (t1 - first) / 1e6 / (tokens - 1) : 0;
-      return Optional.of(new Timing((first - t0) / 1e6, tpot, (t1 - t0) / 1e6, tokens));
+      return new Outcome(
+          Optional.of(new Timing((first - t0) / 1e6, tpot, (t1 - t0) / 1e6, tokens)), "");
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      return Optional.empty();
+      return Outcome.failed(e.getClass().getSimpleName() + ": " + e.getMessage());
     }
+  }
+
+  /** An OpenAI-style error body's code and message, else the text itself (shortened). */
+  private static String errorMessage(String text) {
+    try {
+      JsonNode error = JSON.readTree(text).path("error");
+      if (error.isObject()) {
+        return error.path("code").asText(error.path("type").asText("error"))
+            + ": "
+            + error.path("message").asText();
+      }
+    } catch (Exception e) {
+      // not JSON: say what came
+    }
+    return text.length() > 200 ? text.substring(0, 200) + "…" : text;
   }
 }

@@ -137,6 +137,7 @@ public final class ServeLoad {
   private void one(
       int[] prompt, int outputTokens, ConcurrentLinkedQueue<Sample> out, AtomicInteger failed) {
     Completion.send(http, base, model, prompt, outputTokens)
+        .timing()
         .ifPresentOrElse(
             t -> out.add(new Sample(t.ttftMs(), t.tpotMs(), t.e2eMs(), t.tokens())),
             failed::incrementAndGet);

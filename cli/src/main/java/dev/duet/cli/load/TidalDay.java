@@ -27,6 +27,9 @@ import java.util.random.RandomGenerator;
 public record TidalDay(
     double daySeconds, double peakRate, double trough, Workload promptHeavy, Workload outputHeavy) {
 
+  /** Where the trace classes split: long prompts from the code trace, short from conversation. */
+  public static final int LONG_PROMPT = 1024;
+
   public TidalDay {
     if (!(daySeconds > 0) || !(peakRate > 0) || !(trough >= 0 && trough < 1)) {
       throw new IllegalArgumentException(
@@ -42,8 +45,12 @@ public record TidalDay(
   }
 
   /**
-   * The Azure traces in {@code traces} (code: prompt-heavy, conv: output-heavy) when both are
-   * there, else synthetic ranges of the same character.
+   * The Azure traces in {@code traces} when both are there, else synthetic ranges of the same
+   * character. Prompt-heavy traffic is the code trace's requests with prompts of at least {@link
+   * #LONG_PROMPT} tokens (62% of it; mean 3037 prompt, 28 output tokens); output-heavy traffic is
+   * the conversation trace's with prompts of at most that (51% of it; mean 460 prompt, 158 output
+   * tokens). Whole traces mix both kinds (the conversation trace's mean prompt is 1155 tokens), so
+   * a peak drawn from a whole trace is less prompt- or output-heavy than its name says.
    */
   public static TidalDay of(double daySeconds, double peakRate, double trough, Path traces) {
     Path code = traces.resolve("azure-llm-2023-code.csv");
@@ -53,8 +60,8 @@ public record TidalDay(
           daySeconds,
           peakRate,
           trough,
-          Workload.trace("azure-code", code),
-          Workload.trace("azure-conv", conv));
+          Workload.trace("azure-code", code).prompts(LONG_PROMPT, Integer.MAX_VALUE),
+          Workload.trace("azure-conv", conv).prompts(1, LONG_PROMPT));
     }
     return new TidalDay(
         daySeconds,

@@ -25,9 +25,16 @@ public final class TidalLoad {
    * @param ok whether it completed
    * @param ttftMs time to first token (NaN if it failed)
    * @param tpotMs time per output token after the first (NaN if it failed)
+   * @param failure why it failed, empty if it completed
    */
   public record Request(
-      double atS, int promptTokens, int outputTokens, boolean ok, double ttftMs, double tpotMs) {
+      double atS,
+      int promptTokens,
+      int outputTokens,
+      boolean ok,
+      double ttftMs,
+      double tpotMs,
+      String failure) {
 
     /** Whether it completed within both SLOs. */
     public boolean good(double sloTtftMs, double sloTpotMs) {
@@ -66,16 +73,18 @@ public final class TidalLoad {
         double at = t;
         threads.submit(
             () -> {
-              Optional<Completion.Timing> r =
+              Completion.Outcome o =
                   Completion.send(http, base, model, prompt, shape.outputTokens());
+              Optional<Completion.Timing> r = o.timing();
               done.add(
                   new Request(
                       at,
                       prompt.length,
                       shape.outputTokens(),
-                      r.isPresent(),
+                      o.ok(),
                       r.map(Completion.Timing::ttftMs).orElse(Double.NaN),
-                      r.map(Completion.Timing::tpotMs).orElse(Double.NaN)));
+                      r.map(Completion.Timing::tpotMs).orElse(Double.NaN),
+                      o.failure()));
             });
         t += day.nextGap(t, random);
       }

@@ -87,6 +87,16 @@ public final class Workload {
             .toList());
   }
 
+  /**
+   * The shapes whose prompt length is in {@code [min, max]} tokens: a class of a trace (its long
+   * prompts, or its short ones).
+   */
+  public Workload prompts(int min, int max) {
+    return new Workload(
+        name + " (prompts " + min + "–" + max + ")",
+        shapes.stream().filter(s -> s.promptTokens() >= min && s.promptTokens() <= max).toList());
+  }
+
   public String name() {
     return name;
   }

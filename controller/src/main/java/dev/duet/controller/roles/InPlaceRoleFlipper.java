@@ -18,24 +18,28 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Flips a prefill or decode instance to the other role in place: cordon it (routing sends it
- * nothing new); a decode instance first has its running requests moved away by live migration; then
- * wait until it holds nothing (polling its {@code /internal/v1/load} until two polls in a row find
- * nothing queued, running or reserved: requests that could not move, and a prefill instance's
- * queue, finish there); then {@code POST /internal/v1/role} on the worker, take the role from its
- * answer into the registry, lift the cordon (one the operator had set stays) and record a {@link
- * EventKind#FLIP} event saying what was drained and how long it took. If the instance does not
- * empty within {@link Options#emptyTimeout} it is given back its old role, uncordoned, and the
+ * nothing new); a decode instance first has its running requests moved away by live migration, and
+ * again whenever requests reserved before the cordon begin decoding there (their prefill was under
+ * way); then wait until it holds nothing (polling its {@code /internal/v1/load} until two polls in
+ * a row find nothing queued, running or reserved: requests that could not move, and a prefill
+ * instance's queue, finish there); then {@code POST /internal/v1/role} on the worker, take the role
+ * from its answer into the registry, lift the cordon (one the operator had set stays) and record a
+ * {@link EventKind#FLIP} event saying what was drained and how long it took. If the instance does
+ * not empty within {@link Options#emptyTimeout} it is given back its old role, uncordoned, and the
  * result says so. The last live, uncordoned instance of a role is not flipped unless asked to
  * ({@link FlipCheck}). One flip per instance at a time.
  *
@@ -165,6 +169,7 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
     private List<Migrator.Result> migrations = List.of();
     private String firstHeld; // what it held at the first look, for the detail
     private long drainedAt;
+    private int runningAtLastDrain = 0; // a decode instance is drained again when this changes
 
     Run(
         InstanceView view,
@@ -228,6 +233,21 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
                 if (firstHeld == null) {
                   firstHeld =
                       queued + " queued, " + running + " running, " + reserved + " reserved";
+                }
+                if (from == InstanceRole.DECODE && running > 0 && running != runningAtLastDrain) {
+                  // requests reserved before the cordon have begun decoding here: move them too
+                  runningAtLastDrain = running;
+                  migrator
+                      .drain(id, options.parallel())
+                      .onComplete(
+                          d -> {
+                            if (d.succeeded()) {
+                              migrations =
+                                  Stream.concat(migrations.stream(), d.result().stream()).toList();
+                            }
+                            later(0);
+                          });
+                  return;
                 }
                 if (queued + running + reserved == 0) {
                   if (emptyLooks + 1 >= 2) {
@@ -298,13 +318,16 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
     private String drained() {
       long waitedMs = (nanoClock.getAsLong() - drainedAt) / 1_000_000;
       if (from == InstanceRole.DECODE) {
-        long moved = migrations.stream().filter(Migrator.Result::migrated).count();
+        // a request tried in two drains counts once, as moved if either moved it
+        Map<String, Boolean> requests = new HashMap<>();
+        migrations.forEach(m -> requests.merge(m.request(), m.migrated(), Boolean::logicalOr));
+        long moved = requests.values().stream().filter(b -> b).count();
         return "migrated "
             + moved
             + " of "
-            + migrations.size()
+            + requests.size()
             + " running requests away ("
-            + (migrations.size() - moved)
+            + (requests.size() - moved)
             + " finished there), then waited "
             + waitedMs
             + " ms for it to empty";

@@ -149,6 +149,63 @@ class RoleFlipTest {
   }
 
   @Test
+  void requestsReservedOnADecodeWorkerBeforeItsFlipAreMovedOnceTheyStartNotWaitedOut()
+      throws Exception {
+    cluster =
+        new TestCluster(model, "sim", List.of("prefill", "decode", "decode"), 256, Duration.ZERO);
+    // Long prompts queue on the one prefill worker; each has its decode blocks reserved on w1
+    // from the start, and begins decoding there only once its prefill is done.
+    String longPrompt = "Once upon a time ".repeat(40);
+    int n = 3;
+    int maxTokens = 150;
+    List<String> bodies = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      bodies.add(
+          "{\"model\":\"sim\",\"prompt\":\""
+              + longPrompt
+              + i
+              + "\",\"max_tokens\":"
+              + maxTokens
+              + ",\"ignore_eos\":true,\"temperature\":0.8,\"seed\":"
+              + i
+              + ",\"stream\":true}");
+    }
+    List<String> expected = new ArrayList<>();
+    for (String b : bodies) {
+      expected.add(stream(b).rest(readers).get(60, TimeUnit.SECONDS));
+    }
+    cluster.registry.cordon("w2", true);
+    List<CompletableFuture<String>> rest = new ArrayList<>();
+    for (String b : bodies) {
+      rest.add(CompletableFuture.supplyAsync(() -> read(b), readers));
+    }
+    until("a request is reserved on w1", () -> cluster.load(1).reserved() > 0);
+    assertThat(cluster.load(1).running()).as("none decodes yet").isZero();
+    cluster.registry.cordon("w2", false);
+
+    FlipResult r = await(cluster.flipper.flip("w1", InstanceRole.PREFILL));
+
+    assertThat(r.done()).as(r.detail()).isTrue();
+    // moved away as each began decoding, not left to run their 150 tokens out there
+    assertThat(r.detail()).as(r.detail()).contains("0 finished there").doesNotContain("of 0 ");
+    for (int i = 0; i < n; i++) {
+      assertThat(rest.get(i).get(60, TimeUnit.SECONDS))
+          .as("stream %d", i)
+          .isEqualTo(expected.get(i));
+    }
+    assertThat(role("w1")).isEqualTo(InstanceRole.PREFILL);
+    until("every KV block is free", () -> cluster.usedBlocks() == 0);
+  }
+
+  private String read(String body) {
+    try {
+      return stream(body).rest(readers).get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
   void aPrefillWorkerFlippedToDecodeWhilePromptsQueueOnItDropsNoneAndThenDecodes()
       throws Exception {
     cluster =

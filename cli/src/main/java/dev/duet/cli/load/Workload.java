@@ -93,7 +93,10 @@ public final class Workload {
    */
   public Workload prompts(int min, int max) {
     return new Workload(
-        name + " (prompts " + min + "–" + max + ")",
+        name
+            + (max == Integer.MAX_VALUE
+                ? " (prompts >= " + min + ")"
+                : min <= 1 ? " (prompts <= " + max + ")" : " (prompts " + min + "–" + max + ")"),
         shapes.stream().filter(s -> s.promptTokens() >= min && s.promptTokens() <= max).toList());
   }
 

@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param prefillTokensPerS measured prefill throughput, 0 if never measured
  * @param decodeTokensPerS measured decode throughput (all streams), 0 if never measured
  * @param maxBatch streams it runs at once
+ * @param kvTokens tokens its KV cache holds, 0 if unknown (then KV memory bounds nothing)
  * @param running requests it holds now
  * @param queuedPromptTokens prompt tokens waiting in its queue
  * @param roleSinceMillis when it took its current role (started, or began its last flip)
@@ -27,6 +28,7 @@ public record InstanceState(
     double prefillTokensPerS,
     double decodeTokensPerS,
     int maxBatch,
+    long kvTokens,
     int running,
     long queuedPromptTokens,
     long roleSinceMillis) {
@@ -52,16 +54,44 @@ public record InstanceState(
       throw new IllegalArgumentException(
           id + ": throughputs must be >= 0, got " + prefillTokensPerS + ", " + decodeTokensPerS);
     }
-    if (maxBatch < 1 || running < 0 || queuedPromptTokens < 0) {
+    if (maxBatch < 1 || kvTokens < 0 || running < 0 || queuedPromptTokens < 0) {
       throw new IllegalArgumentException(
           id
-              + ": needs maxBatch >= 1, running >= 0, queuedPromptTokens >= 0; got "
+              + ": needs maxBatch >= 1, kvTokens >= 0, running >= 0, queuedPromptTokens >= 0; got "
               + maxBatch
+              + ", "
+              + kvTokens
               + ", "
               + running
               + ", "
               + queuedPromptTokens);
     }
+  }
+
+  /** One whose KV capacity is unknown. */
+  public InstanceState(
+      String id,
+      String group,
+      InstanceRole role,
+      Phase phase,
+      double prefillTokensPerS,
+      double decodeTokensPerS,
+      int maxBatch,
+      int running,
+      long queuedPromptTokens,
+      long roleSinceMillis) {
+    this(
+        id,
+        group,
+        role,
+        phase,
+        prefillTokensPerS,
+        decodeTokensPerS,
+        maxBatch,
+        0,
+        running,
+        queuedPromptTokens,
+        roleSinceMillis);
   }
 
   /** Whether it counts toward {@code r} in {@code g}: it is, or soon will be, serving it. */

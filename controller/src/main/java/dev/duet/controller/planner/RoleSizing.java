@@ -17,7 +17,7 @@ final class RoleSizing {
    * Per-instance capacities of a group: means of its instances' measurements, else the cluster's,
    * else the policy default.
    */
-  record Capacities(double prefill, double decode, double maxBatch) {}
+  record Capacities(double prefill, double decode, double maxBatch, double kvTokens) {}
 
   static Capacities capacities(
       String group, List<InstanceState> all, PlannerSettings.Capacity defaults) {
@@ -34,7 +34,8 @@ final class RoleSizing {
             InstanceRole.DECODE,
             InstanceState::decodeTokensPerS,
             defaults.decodeTokensPerS()),
-        mean(group, all, InstanceRole.DECODE, InstanceState::maxBatch, defaults.maxBatch()));
+        mean(group, all, InstanceRole.DECODE, InstanceState::maxBatch, defaults.maxBatch()),
+        mean(group, all, InstanceRole.DECODE, InstanceState::kvTokens, 0));
   }
 
   private static double mean(
@@ -106,8 +107,10 @@ final class RoleSizing {
   }
 
   /**
-   * Decode: instances {@code = max(Λd / (C·c·ρmax), L / B)}: output tokens against corrected
-   * throughput, and the streams in flight at SLO pace ({@code L = λ·Ō·TPOT}) against batch slots.
+   * Decode: instances {@code = max(Λd / (C·c·ρmax), L / B, L·(P̄ + Ō) / (K·ρmax))}: output tokens
+   * against corrected throughput; the streams in flight at SLO pace ({@code L = λ·Ō·TPOT}) against
+   * batch slots; and their KV (a stream holds blocks for its prompt and its whole output from
+   * admission on) against the instances' KV cache of {@code K} tokens, when workers report it.
    */
   static Sizing decode(
       LoadRates forecast,
@@ -134,13 +137,30 @@ final class RoleSizing {
     double byThroughput = forecast.outputTokensPerS() / (cap.decode() * c * rho);
     double streams = forecast.arrivalsPerS() * forecast.meanOutputTokens() * slo.tpotMs() / 1000;
     double bySlots = streams / cap.maxBatch();
+    double byKv =
+        cap.kvTokens() > 0
+            ? streams
+                * (forecast.meanPromptTokens() + forecast.meanOutputTokens())
+                / (cap.kvTokens() * rho)
+            : 0;
+    if (byKv > Math.max(byThroughput, bySlots)) {
+      why.add(
+          String.format(
+              "%s: decode is bound by KV memory: %.1f streams of %.0f tokens need %.2f instances"
+                  + " of %.0f KV tokens",
+              g,
+              streams,
+              forecast.meanPromptTokens() + forecast.meanOutputTokens(),
+              byKv,
+              cap.kvTokens()));
+    }
     if (1000 / (cap.decode() * c) > slo.tpotMs()) {
       why.add(
           String.format(
               "%s: one stream alone decodes at %.0f ms/token, over the %.0f ms TPOT SLO",
               g, 1000 / (cap.decode() * c), slo.tpotMs()));
     }
-    return Sizing.of(cap.decode(), c, rho, Math.max(byThroughput, bySlots));
+    return Sizing.of(cap.decode(), c, rho, Math.max(byThroughput, Math.max(bySlots, byKv)));
   }
 
   /**

@@ -219,6 +219,7 @@ public final class PlannerLoop implements AutoCloseable {
               cap.map(LoadTracker.InstanceCapacity::prefillTokensPerS).orElse(0.0),
               cap.map(LoadTracker.InstanceCapacity::decodeTokensPerS).orElse(0.0),
               v.descriptor().maxBatch(),
+              (long) v.descriptor().kvBlocks() * v.descriptor().blockSize(),
               v.load().running(),
               v.load().queuedPromptTokens(),
               since));

@@ -54,6 +54,36 @@ class PlannerTest {
   }
 
   @Test
+  void decodeIsSizedForTheKvItsStreamsHoldWhenWorkersReportTheirCache() {
+    // output-heavy: 2 req/s × 300 tokens at a 100 ms TPOT = 60 streams of 500 tokens each
+    var measured = new PlannerFixture().add(G, PREFILL, 1).add(G, DECODE, 4);
+    GroupPlan unknown = measured.plan(Map.of(G, OUTPUT_HEAVY)).group(G);
+    assertThat(unknown.decode().need()).isCloseTo(600 / (200 * 0.85), within(0.01));
+
+    var small = new PlannerFixture().add(G, PREFILL, 1);
+    for (int i = 0; i < 4; i++) {
+      small.instances.add(
+          new InstanceState(
+              "d" + i,
+              G,
+              DECODE,
+              InstanceState.Phase.ACTIVE,
+              PlannerFixture.PREFILL_CAP,
+              PlannerFixture.DECODE_CAP,
+              32,
+              8000,
+              1,
+              0,
+              0));
+    }
+    Decision d = small.plan(Map.of(G, OUTPUT_HEAVY));
+    // 60 × 500 tokens ÷ (8000 × 0.85) = 4.41 instances, more than throughput's 3.53
+    assertThat(d.group(G).decode().need()).isCloseTo(60 * 500 / (8000 * 0.85), within(0.01));
+    assertThat(d.group(G).targetDecode()).isEqualTo(5);
+    assertThat(d.why()).anyMatch(w -> w.startsWith("default: decode is bound by KV memory"));
+  }
+
+  @Test
   void flipsTheCheapestInstances() {
     var f = new PlannerFixture();
     f.instances.add(withLoad("busy", PREFILL, 0, 5000));

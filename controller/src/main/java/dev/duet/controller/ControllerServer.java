@@ -14,6 +14,7 @@ import dev.duet.controller.registry.InstanceLoad;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.registry.StepTime;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -208,7 +209,10 @@ public final class ControllerServer implements AutoCloseable {
               j.path("running").asInt(),
               j.path("free_kv_blocks").asInt(),
               j.path("prefill_tokens_per_s").asDouble(),
-              j.path("decode_tokens_per_s").asDouble());
+              j.path("decode_tokens_per_s").asDouble(),
+              new StepTime(
+                  Math.max(0, j.path("decode_step_fixed_ms").asDouble()),
+                  Math.max(0, j.path("decode_step_per_row_ms").asDouble())));
       boolean known =
           j.path("role").isTextual()
               ? registry.heartbeat(

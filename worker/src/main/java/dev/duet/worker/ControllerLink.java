@@ -85,6 +85,8 @@ public final class ControllerLink implements AutoCloseable {
     body.put("queued_prompt_tokens", l.pendingPromptTokens());
     body.put("prefill_tokens_per_s", l.prefillTokensPerS());
     body.put("decode_tokens_per_s", l.decodeTokensPerS());
+    body.put("decode_step_fixed_ms", l.decodeStepFixedMs());
+    body.put("decode_step_per_row_ms", l.decodeStepPerRowMs());
     body.put("running", l.running());
     body.put("free_kv_blocks", l.freeKvBlocks());
     WorkerRole.State r = role.state();

@@ -38,6 +38,8 @@ public final class StepLoop implements AutoCloseable {
    * @param prefillTokensPerS measured prefill rate (moving average; 0 until measured)
    * @param decodeTokensPerS measured decode rate (moving average; 0 until measured)
    * @param reserved requests whose KV blocks are reserved and whose snapshot has not arrived
+   * @param decodeStepFixedMs a pure decode pass's fixed time ({@link DecodeStepFit}; 0 until known)
+   * @param decodeStepPerRowMs what each decode row adds to a pass, ms (0 until measured)
    */
   public record Load(
       int queued,
@@ -48,7 +50,9 @@ public final class StepLoop implements AutoCloseable {
       long pendingPromptTokens,
       double prefillTokensPerS,
       double decodeTokensPerS,
-      int reserved) {}
+      int reserved,
+      double decodeStepFixedMs,
+      double decodeStepPerRowMs) {}
 
   /** Weight of the newest step in the moving averages of the rates. */
   private static final double EWMA = 0.2;
@@ -63,11 +67,12 @@ public final class StepLoop implements AutoCloseable {
   private long tokens;
   private double prefillRate;
   private double decodeRate;
+  private final DecodeStepFit decodeStep = new DecodeStepFit();
 
   public StepLoop(InferenceEngine engine, BatchScheduler.Options options) {
     this.engine = engine;
     this.scheduler = new BatchScheduler(engine, options);
-    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0, 0);
+    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0, 0, 0, 0);
     this.thread = Thread.ofPlatform().name("duet-step-loop").daemon(true).unstarted(this::run);
     thread.start();
   }
@@ -271,7 +276,9 @@ public final class StepLoop implements AutoCloseable {
             scheduler.pendingPromptTokens(),
             prefillRate,
             decodeRate,
-            scheduler.reserved());
+            scheduler.reserved(),
+            decodeStep.fixedMs(),
+            decodeStep.perRowMs());
   }
 
   /**
@@ -285,6 +292,9 @@ public final class StepLoop implements AutoCloseable {
     if (p > 0) {
       double rate = p / (seconds * p / (p + d));
       prefillRate = prefillRate == 0 ? rate : (1 - EWMA) * prefillRate + EWMA * rate;
+    }
+    if (d > 0 && p == 0) {
+      decodeStep.add(d, nanos / 1e6);
     }
     if (d > 0) {
       double rate = d / (seconds * d / (p + d));

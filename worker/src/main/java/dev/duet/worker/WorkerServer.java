@@ -132,6 +132,8 @@ public final class WorkerServer implements AutoCloseable {
         o.put("pending_prompt_tokens", l.pendingPromptTokens());
         o.put("prefill_tokens_per_s", l.prefillTokensPerS());
         o.put("decode_tokens_per_s", l.decodeTokensPerS());
+        o.put("decode_step_fixed_ms", l.decodeStepFixedMs());
+        o.put("decode_step_per_row_ms", l.decodeStepPerRowMs());
         o.put("reserved", l.reserved());
         WorkerRole.State r = role.state();
         o.put("role", r.role());

@@ -1,6 +1,7 @@
 package dev.duet.controller.planner;
 
 import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.registry.StepTime;
 import java.util.Objects;
 
 /**
@@ -16,6 +17,7 @@ import java.util.Objects;
  * @param decodeTokensPerS measured decode throughput (all streams), 0 if never measured
  * @param maxBatch streams it runs at once
  * @param kvTokens tokens its KV cache holds, 0 if unknown (then KV memory bounds nothing)
+ * @param decodeStep its measured decode pass time, {@link StepTime#UNKNOWN} if not measured
  * @param running requests it holds now
  * @param queuedPromptTokens prompt tokens waiting in its queue
  * @param roleSinceMillis when it took its current role (started, or began its last flip)
@@ -29,6 +31,7 @@ public record InstanceState(
     double decodeTokensPerS,
     int maxBatch,
     long kvTokens,
+    StepTime decodeStep,
     int running,
     long queuedPromptTokens,
     long roleSinceMillis) {
@@ -50,6 +53,7 @@ public record InstanceState(
     Objects.requireNonNull(group, "group");
     Objects.requireNonNull(role, "role");
     Objects.requireNonNull(phase, "phase");
+    Objects.requireNonNull(decodeStep, "decodeStep");
     if (!(prefillTokensPerS >= 0) || !(decodeTokensPerS >= 0)) {
       throw new IllegalArgumentException(
           id + ": throughputs must be >= 0, got " + prefillTokensPerS + ", " + decodeTokensPerS);
@@ -68,7 +72,7 @@ public record InstanceState(
     }
   }
 
-  /** One whose KV capacity is unknown. */
+  /** One whose KV capacity and decode pass time are unknown. */
   public InstanceState(
       String id,
       String group,
@@ -89,6 +93,7 @@ public record InstanceState(
         decodeTokensPerS,
         maxBatch,
         0,
+        StepTime.UNKNOWN,
         running,
         queuedPromptTokens,
         roleSinceMillis);

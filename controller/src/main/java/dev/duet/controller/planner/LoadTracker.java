@@ -1,5 +1,6 @@
 package dev.duet.controller.planner;
 
+import dev.duet.controller.registry.StepTime;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -50,10 +51,14 @@ public final class LoadTracker {
    *
    * @param prefillTokensPerS prompt tokens per second when it prefills
    * @param decodeTokensPerS output tokens per second, all streams, when it decodes
+   * @param decodeStep its last measured decode pass time ({@link StepTime#UNKNOWN} if none)
    * @param lastReportMillis when the last report came
    */
   public record InstanceCapacity(
-      double prefillTokensPerS, double decodeTokensPerS, long lastReportMillis) {}
+      double prefillTokensPerS,
+      double decodeTokensPerS,
+      StepTime decodeStep,
+      long lastReportMillis) {}
 
   /** A request of {@code group} with {@code promptTokens} prompt tokens arrived. */
   public synchronized void recordArrival(String group, long atMillis, long promptTokens) {
@@ -82,11 +87,22 @@ public final class LoadTracker {
    * measurement in place).
    */
   public synchronized void reportInstance(
-      String instanceId, long atMillis, double prefillTokensPerS, double decodeTokensPerS) {
+      String instanceId,
+      long atMillis,
+      double prefillTokensPerS,
+      double decodeTokensPerS,
+      StepTime decodeStep) {
     InstanceCapacity old = instances.get(instanceId);
     double p = smooth(old == null ? 0 : old.prefillTokensPerS(), prefillTokensPerS);
     double d = smooth(old == null ? 0 : old.decodeTokensPerS(), decodeTokensPerS);
-    instances.put(instanceId, new InstanceCapacity(p, d, atMillis));
+    StepTime step = decodeStep.known() || old == null ? decodeStep : old.decodeStep();
+    instances.put(instanceId, new InstanceCapacity(p, d, step, atMillis));
+  }
+
+  /** {@link #reportInstance(String, long, double, double, StepTime)} without a pass time. */
+  public synchronized void reportInstance(
+      String instanceId, long atMillis, double prefillTokensPerS, double decodeTokensPerS) {
+    reportInstance(instanceId, atMillis, prefillTokensPerS, decodeTokensPerS, StepTime.UNKNOWN);
   }
 
   /** Drops an instance that left. */

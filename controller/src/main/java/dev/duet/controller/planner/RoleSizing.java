@@ -3,6 +3,7 @@ package dev.duet.controller.planner;
 import dev.duet.controller.policy.PlannerSettings;
 import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRole;
+import dev.duet.controller.registry.StepTime;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
 
@@ -17,7 +18,8 @@ final class RoleSizing {
    * Per-instance capacities of a group: means of its instances' measurements, else the cluster's,
    * else the policy default.
    */
-  record Capacities(double prefill, double decode, double maxBatch, double kvTokens) {}
+  record Capacities(
+      double prefill, double decode, double maxBatch, double kvTokens, StepTime decodeStep) {}
 
   static Capacities capacities(
       String group, List<InstanceState> all, PlannerSettings.Capacity defaults) {
@@ -35,7 +37,10 @@ final class RoleSizing {
             InstanceState::decodeTokensPerS,
             defaults.decodeTokensPerS()),
         mean(group, all, InstanceRole.DECODE, InstanceState::maxBatch, defaults.maxBatch()),
-        mean(group, all, InstanceRole.DECODE, InstanceState::kvTokens, 0));
+        mean(group, all, InstanceRole.DECODE, InstanceState::kvTokens, 0),
+        new StepTime(
+            mean(group, all, InstanceRole.DECODE, i -> i.decodeStep().fixedMs(), 0),
+            mean(group, all, InstanceRole.DECODE, i -> i.decodeStep().perRowMs(), 0)));
   }
 
   private static double mean(
@@ -107,10 +112,12 @@ final class RoleSizing {
   }
 
   /**
-   * Decode: instances {@code = max(Λd / (C·c·ρmax), L / B, L·(P̄ + Ō) / (K·ρmax))}: output tokens
-   * against corrected throughput; the streams in flight at SLO pace ({@code L = λ·Ō·TPOT}) against
-   * batch slots; and their KV (a stream holds blocks for its prompt and its whole output from
-   * admission on) against the instances' KV cache of {@code K} tokens, when workers report it.
+   * Decode. With the instances' measured pass time {@code t(b) = f + r·b} (workers fit it): the
+   * batch an instance can run is {@code b* = min(B, (TPOT − f) / r, K / (P̄ + Ō))} (batch slots;
+   * the batch whose pass takes the TPOT SLO; the streams whose reserved KV fits), it then generates
+   * {@code C = b* / t(b*)} tokens/s, and instances {@code = Λd / (C·c·ρmax)}. Without a pass time:
+   * {@code max(Λd / (C·c·ρmax), L / B, L·(P̄ + Ō) / (K·ρmax))} with {@code C} the measured
+   * throughput and {@code L = λ·Ō·TPOT} the streams in flight at SLO pace.
    */
   static Sizing decode(
       LoadRates forecast,
@@ -122,6 +129,46 @@ final class RoleSizing {
       PlannerSettings s,
       List<String> why) {
     String g = observed.group();
+    StepTime t = cap.decodeStep();
+    double rho = s.maxUtilization();
+    double context = forecast.meanPromptTokens() + forecast.meanOutputTokens();
+    if (t.known()) {
+      double batch = cap.maxBatch();
+      String bound = "batch slots";
+      if (t.perRowMs() > 0 && t.ms(batch) > slo.tpotMs()) {
+        batch = (slo.tpotMs() - t.fixedMs()) / t.perRowMs();
+        bound = "the TPOT SLO";
+      }
+      if (cap.kvTokens() > 0 && context > 0 && cap.kvTokens() / context < batch) {
+        batch = cap.kvTokens() / context;
+        bound = "KV memory";
+      }
+      if (batch < 1) {
+        why.add(
+            String.format(
+                "%s: one stream alone decodes at %.0f ms/token, over the %.0f ms TPOT SLO",
+                g, t.ms(1), slo.tpotMs()));
+        batch = 1;
+      }
+      double capacity = 1000 * batch / t.ms(batch);
+      double c = 1;
+      if (observed.tpot().samples() >= s.correction().minSamples()
+          && current > 0
+          && observed.tpot().meanMs() > 0) {
+        double expectedMs = t.ms(Math.max(1, runningPerInstance));
+        c = s.correction().clamp(expectedMs / observed.tpot().meanMs());
+        why.add(
+            String.format(
+                "%s: decode correction %.2f (model TPOT %.1f ms at %.1f streams, observed %.1f ms)",
+                g, c, expectedMs, runningPerInstance, observed.tpot().meanMs()));
+      }
+      why.add(
+          String.format(
+              "%s: decode pass %.1f + %.2f ms/row: %.0f streams (bound by %s) at %.1f ms/token,"
+                  + " %.0f tok/s an instance",
+              g, t.fixedMs(), t.perRowMs(), batch, bound, t.ms(batch), capacity));
+      return Sizing.of(capacity, c, rho, forecast.outputTokensPerS() / (capacity * c * rho));
+    }
     double c = 1;
     if (observed.tpot().samples() >= s.correction().minSamples()
         && current > 0
@@ -133,26 +180,16 @@ final class RoleSizing {
               "%s: decode correction %.2f (model TPOT %.1f ms at %.1f streams, observed %.1f ms)",
               g, c, expectedMs, runningPerInstance, observed.tpot().meanMs()));
     }
-    double rho = s.maxUtilization();
     double byThroughput = forecast.outputTokensPerS() / (cap.decode() * c * rho);
     double streams = forecast.arrivalsPerS() * forecast.meanOutputTokens() * slo.tpotMs() / 1000;
     double bySlots = streams / cap.maxBatch();
-    double byKv =
-        cap.kvTokens() > 0
-            ? streams
-                * (forecast.meanPromptTokens() + forecast.meanOutputTokens())
-                / (cap.kvTokens() * rho)
-            : 0;
+    double byKv = cap.kvTokens() > 0 ? streams * context / (cap.kvTokens() * rho) : 0;
     if (byKv > Math.max(byThroughput, bySlots)) {
       why.add(
           String.format(
               "%s: decode is bound by KV memory: %.1f streams of %.0f tokens need %.2f instances"
                   + " of %.0f KV tokens",
-              g,
-              streams,
-              forecast.meanPromptTokens() + forecast.meanOutputTokens(),
-              byKv,
-              cap.kvTokens()));
+              g, streams, context, byKv, cap.kvTokens()));
     }
     if (1000 / (cap.decode() * c) > slo.tpotMs()) {
       why.add(

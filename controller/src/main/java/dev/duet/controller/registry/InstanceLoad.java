@@ -9,6 +9,7 @@ package dev.duet.controller.registry;
  * @param freeKvBlocks KV blocks not reserved by any request
  * @param prefillTokensPerS measured prefill throughput (0 until measured)
  * @param decodeTokensPerS measured decode throughput (0 until measured)
+ * @param decodeStep its measured decode pass time ({@link StepTime#UNKNOWN} until measured)
  */
 public record InstanceLoad(
     int queued,
@@ -16,9 +17,29 @@ public record InstanceLoad(
     int running,
     int freeKvBlocks,
     double prefillTokensPerS,
-    double decodeTokensPerS) {
+    double decodeTokensPerS,
+    StepTime decodeStep) {
+
+  /** A load whose decode pass time is not known. */
+  public InstanceLoad(
+      int queued,
+      long queuedPromptTokens,
+      int running,
+      int freeKvBlocks,
+      double prefillTokensPerS,
+      double decodeTokensPerS) {
+    this(
+        queued,
+        queuedPromptTokens,
+        running,
+        freeKvBlocks,
+        prefillTokensPerS,
+        decodeTokensPerS,
+        StepTime.UNKNOWN);
+  }
 
   public InstanceLoad {
+    java.util.Objects.requireNonNull(decodeStep, "decodeStep");
     if (queued < 0 || queuedPromptTokens < 0 || running < 0 || freeKvBlocks < 0) {
       throw new IllegalArgumentException(
           "load counts must be >= 0: queued "

@@ -208,7 +208,8 @@ public final class InstanceRegistry {
             l.running(),
             Math.max(0, l.freeKvBlocks() - kvBlocks),
             l.prefillTokensPerS(),
-            l.decodeTokensPerS());
+            l.decodeTokensPerS(),
+            l.decodeStep());
     entries.put(
         id, new Entry(e.descriptor(), guess, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
   }

@@ -72,7 +72,11 @@ public final class LoadFeed implements RequestListener {
   /** One worker heartbeat: its measured throughputs (zeros leave the last measurement). */
   public void heartbeat(String instanceId, InstanceLoad load) {
     tracker.reportInstance(
-        instanceId, millis.getAsLong(), load.prefillTokensPerS(), load.decodeTokensPerS());
+        instanceId,
+        millis.getAsLong(),
+        load.prefillTokensPerS(),
+        load.decodeTokensPerS(),
+        load.decodeStep());
   }
 
   /** Requests between arrival and end. */

@@ -14,6 +14,7 @@ import dev.duet.controller.policy.VersionedPolicy;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.registry.StepTime;
 import dev.duet.controller.roles.RoleFlipper;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
@@ -220,6 +221,7 @@ public final class PlannerLoop implements AutoCloseable {
               cap.map(LoadTracker.InstanceCapacity::decodeTokensPerS).orElse(0.0),
               v.descriptor().maxBatch(),
               (long) v.descriptor().kvBlocks() * v.descriptor().blockSize(),
+              cap.map(LoadTracker.InstanceCapacity::decodeStep).orElse(StepTime.UNKNOWN),
               v.load().running(),
               v.load().queuedPromptTokens(),
               since));

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.duet.controller.policy.Policy;
+import dev.duet.controller.registry.StepTime;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -72,6 +73,7 @@ class PlannerTest {
               PlannerFixture.DECODE_CAP,
               32,
               8000,
+              StepTime.UNKNOWN,
               1,
               0,
               0));
@@ -81,6 +83,50 @@ class PlannerTest {
     assertThat(d.group(G).decode().need()).isCloseTo(60 * 500 / (8000 * 0.85), within(0.01));
     assertThat(d.group(G).targetDecode()).isEqualTo(5);
     assertThat(d.why()).anyMatch(w -> w.startsWith("default: decode is bound by KV memory"));
+  }
+
+  @Test
+  void withMeasuredPassTimesDecodeIsSizedAtTheBatchItsSloAndKvAllow() {
+    // a GPU-like pass: 30 ms + 0.4 ms a row; 32 slots; output-heavy needs 600 tok/s
+    StepTime gpu = new StepTime(30, 0.4);
+    GroupPlan slots = decodeOf(gpu, 0, BASE_SLO).group(G);
+    // b* = 32, a pass of 42.8 ms: 748 tok/s an instance (the measured 200 tok/s was at batch 8)
+    assertThat(slots.decode().capacityPerInstance()).isCloseTo(1000 * 32 / 42.8, within(0.01));
+    assertThat(slots.decode().need()).isCloseTo(600 / (1000 * 32 / 42.8 * 0.85), within(0.001));
+
+    // a 40 ms TPOT SLO allows 25 streams: (40 − 30) / 0.4
+    Decision tight = decodeOf(gpu, 0, BASE_SLO.replace("tpotMs: 100", "tpotMs: 40"));
+    assertThat(tight.group(G).decode().capacityPerInstance()).isCloseTo(625, within(0.01));
+    assertThat(tight.why()).anyMatch(w -> w.contains("25 streams (bound by the TPOT SLO)"));
+
+    // 8000 KV tokens hold 16 streams of 200 + 300 tokens
+    Decision kv = decodeOf(gpu, 8000, BASE_SLO);
+    assertThat(kv.group(G).decode().capacityPerInstance())
+        .isCloseTo(1000 * 16 / 36.4, within(0.01));
+    assertThat(kv.why()).anyMatch(w -> w.contains("16 streams (bound by KV memory)"));
+  }
+
+  private static final String BASE_SLO = PlannerFixture.BASE;
+
+  private static Decision decodeOf(StepTime step, long kvTokens, String yaml) {
+    var f = new PlannerFixture(yaml).add(G, PREFILL, 1);
+    for (int i = 0; i < 4; i++) {
+      f.instances.add(
+          new InstanceState(
+              "d" + i,
+              G,
+              DECODE,
+              InstanceState.Phase.ACTIVE,
+              PlannerFixture.PREFILL_CAP,
+              PlannerFixture.DECODE_CAP,
+              32,
+              kvTokens,
+              step,
+              8,
+              0,
+              0));
+    }
+    return f.plan(Map.of(G, OUTPUT_HEAVY));
   }
 
   @Test

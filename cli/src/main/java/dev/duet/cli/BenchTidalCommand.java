@@ -84,6 +84,22 @@ final class BenchTidalCommand implements Callable<Integer> {
   double simSpeedup;
 
   @Option(
+      names = "--kv-scale",
+      defaultValue = "64",
+      description =
+          "Divide the profile's real KV size per token by this (duet local --kv-scale): 64 keeps"
+              + " an H100's KV capacity in tokens within a sim worker's 256 MB.")
+  int kvScale;
+
+  @Option(
+      names = "--token-budget",
+      defaultValue = "4096",
+      description =
+          "Rows a worker's forward pass takes (vLLM's max_num_batched_tokens): a prompt of up to"
+              + " this many tokens prefills in one pass.")
+  int tokenBudget;
+
+  @Option(
       names = "--max-batch",
       defaultValue = "16",
       description = "Requests each worker decodes at once (vLLM's max_num_seqs).")
@@ -339,7 +355,11 @@ final class BenchTidalCommand implements Callable<Integer> {
             "--sim-speedup",
             String.valueOf(simSpeedup),
             "--max-batch",
-            String.valueOf(maxBatch));
+            String.valueOf(maxBatch),
+            "--kv-scale",
+            String.valueOf(kvScale),
+            "--token-budget",
+            String.valueOf(tokenBudget));
     String log = String.format(Locale.ROOT, "%s-%.1f.log", name.replace(':', '-'), day.peakRate());
     try (TidalCluster c =
         TidalCluster.start(engine, prefill, decode, policy, planner, dir.resolve(log), 180)) {

@@ -90,6 +90,14 @@ final class LocalCommand implements Callable<Integer> {
       description = "Requests each worker runs at once (0: the worker's default, 32).")
   int maxBatch;
 
+  @Option(
+      names = "--token-budget",
+      defaultValue = "0",
+      description =
+          "Rows each worker's forward pass takes, decode rows plus prefill tokens (0: the worker's"
+              + " default, 512).")
+  int tokenBudget;
+
   @Option(names = "--port", defaultValue = "8080", description = "The controller's port.")
   int port;
 
@@ -195,6 +203,9 @@ final class LocalCommand implements Callable<Integer> {
     }
     if (maxBatch > 0) {
       workerFlags.addAll(List.of("--max-batch", String.valueOf(maxBatch)));
+    }
+    if (tokenBudget > 0) {
+      workerFlags.addAll(List.of("--token-budget", String.valueOf(tokenBudget)));
     }
     List<String> controllerArgs =
         new ArrayList<>(

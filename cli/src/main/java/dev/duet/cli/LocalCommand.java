@@ -54,6 +54,15 @@ final class LocalCommand implements Callable<Integer> {
   int decode;
 
   @Option(
+      names = "--group",
+      paramLabel = "NAME=PREFILL:DECODE",
+      description =
+          "More workers for a scenario group of the policy (--policy; docs/planner.md): PREFILL"
+              + " prefill and DECODE decode workers started with --group NAME, which the"
+              + " controller sends only that group's requests. Repeatable.")
+  List<String> groups = List.of();
+
+  @Option(
       names = "--model",
       description =
           "A .gguf file, a model directory, hf:ORG/REPO[/FILE] or synth:PRESET (default: "
@@ -128,6 +137,45 @@ final class LocalCommand implements Callable<Integer> {
 
   private final List<Process> children = new ArrayList<>();
 
+  private static final String DEFAULT_GROUP = "default";
+
+  /** One worker to start: its role and scenario group. */
+  record WorkerSpec(String role, String group) {
+
+    /** The workers of {@code --group NAME=PREFILL:DECODE}. */
+    static List<WorkerSpec> ofGroup(String option) {
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("([^=\\s]+)=(\\d+):(\\d+)").matcher(option);
+      if (!m.matches()) {
+        throw new IllegalArgumentException(
+            "--group must be NAME=PREFILL:DECODE (e.g. batch=1:2), got '" + option + "'");
+      }
+      int p = Integer.parseInt(m.group(2));
+      int d = Integer.parseInt(m.group(3));
+      if (p + d == 0) {
+        throw new IllegalArgumentException("--group " + option + " starts no worker");
+      }
+      List<WorkerSpec> out = new ArrayList<>();
+      for (int i = 0; i < p; i++) {
+        out.add(new WorkerSpec("prefill", m.group(1)));
+      }
+      for (int i = 0; i < d; i++) {
+        out.add(new WorkerSpec("decode", m.group(1)));
+      }
+      return out;
+    }
+
+    /** Its {@code duet controller --start-workers} item: {@code ROLE} or {@code ROLE@GROUP}. */
+    String startSpec() {
+      return group.equals(DEFAULT_GROUP) ? role : role + "@" + group;
+    }
+
+    /** Its instance id without the index: {@code ROLE-} or {@code GROUP-ROLE-}. */
+    String idPrefix() {
+      return group.equals(DEFAULT_GROUP) ? role + "-" : group + "-" + role + "-";
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     if ((prefill > 0) != (decode > 0)) {
@@ -138,15 +186,18 @@ final class LocalCommand implements Callable<Integer> {
     if (colocated < 0 || prefill < 0 || decode < 0 || colocated + prefill + decode == 0) {
       throw new IllegalArgumentException("need at least one worker");
     }
-    List<String> roles = new ArrayList<>();
+    List<WorkerSpec> roles = new ArrayList<>();
     for (int i = 0; i < colocated; i++) {
-      roles.add("both");
+      roles.add(new WorkerSpec("both", DEFAULT_GROUP));
     }
     for (int i = 0; i < prefill; i++) {
-      roles.add("prefill");
+      roles.add(new WorkerSpec("prefill", DEFAULT_GROUP));
     }
     for (int i = 0; i < decode; i++) {
-      roles.add("decode");
+      roles.add(new WorkerSpec("decode", DEFAULT_GROUP));
+    }
+    for (String g : groups) {
+      roles.addAll(WorkerSpec.ofGroup(g));
     }
     int workers = roles.size();
     String givenToken = adminToken != null ? adminToken : System.getenv(AdminToken.ENV);
@@ -214,25 +265,28 @@ final class LocalCommand implements Callable<Integer> {
               "--worker-args",
               String.join(" ", workerFlags),
               "--start-workers",
-              String.join(",", roles)));
+              String.join(",", roles.stream().map(WorkerSpec::startSpec).toList())));
     }
     start("controller", controllerArgs, List.of(), token);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
     awaitAlive(url, 0, deadline);
     for (int i = 0; i < (planner ? 0 : workers); i++) {
-      String id = roles.get(i) + "-" + i;
+      WorkerSpec w = roles.get(i);
+      String id = w.idPrefix() + i;
       List<String> args =
           new ArrayList<>(
               List.of(
                   "worker",
                   "--role",
-                  roles.get(i),
+                  w.role(),
                   "--controller",
                   url,
                   "--model",
                   sim ? spec : path.toString(),
                   "--id",
-                  id));
+                  id,
+                  "--group",
+                  w.group()));
       args.addAll(workerFlags);
       start(id, args, sim ? SIM_WORKER_JVM : List.of(), null);
     }
@@ -248,13 +302,14 @@ final class LocalCommand implements Callable<Integer> {
         url,
         workers,
         workers == 1 ? "" : "s",
-        prefill > 0
-            ? prefill
-                + " prefill, "
-                + decode
-                + " decode"
-                + (colocated > 0 ? ", " + colocated + " both" : "")
-            : "role both",
+        (prefill > 0
+                ? prefill
+                    + " prefill, "
+                    + decode
+                    + " decode"
+                    + (colocated > 0 ? ", " + colocated + " both" : "")
+                : "role both")
+            + (groups.isEmpty() ? "" : "; groups " + String.join(", ", groups)),
         url,
         name,
         url,

@@ -10,9 +10,13 @@ import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
 import dev.duet.controller.openai.OpenAiRequestParser;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.Policy;
+import dev.duet.controller.policy.PolicyStore;
+import dev.duet.controller.policy.ScenarioClassifier;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.routing.GroupScope;
 import dev.duet.controller.routing.RoutePlan;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.sampling.SamplingParams;
@@ -25,6 +29,7 @@ import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +44,18 @@ import org.slf4j.LoggerFactory;
  * EventKind#REJECTION}. A client that hangs up resets the upstream request, which makes the worker
  * cancel it and free its KV blocks.
  *
- * <p>This first version forwards to {@code BOTH} instances, which prefill and decode in one
- * process; the prefill → decode handoff over kv-transfer comes with the disaggregated workers.
+ * <p><b>Scenario groups.</b> Each request is put in its scenario group once, on arrival, by the
+ * current policy's {@link ScenarioClassifier} (by model, header or prompt length), and routed only
+ * to instances of that group ({@link GroupScope}); migration and recovery keep it there too. When
+ * the group has no routable instance for a role, the default group's instances serve that role and
+ * the fallback is counted ({@code duet_group_fallbacks_total{group}}): a group whose bounds allow
+ * zero instances must still be servable while the planner scales it up. Until {@link #classifyBy}
+ * is called every request is in the default group. The {@link RequestListener} hears the group, so
+ * the planner's tracker counts the request where it was routed without classifying it again.
+ *
+ * <p>A decode instance of role {@code decode} takes the split route ({@link SplitRoute}: prefill on
+ * a prefill instance, then the handoff over kv-transfer); one of role {@code both} serves the
+ * request alone.
  *
  * <p>Threading: runs on the controller's event loop.
  */
@@ -62,6 +77,14 @@ public final class Gateway {
   private final InFlight inFlight = new InFlight();
   private final Recovery recovery;
   private final Migrator migrator;
+
+  /** The policy whose groups classify requests; the defaults (no group) until classifyBy. */
+  private volatile Supplier<Policy> policy = Policy::defaults;
+
+  /** The scope of the last policy seen, rebuilt when the policy changes. */
+  private volatile Scope scope = new Scope(null, GroupScope.DEFAULT_ONLY);
+
+  private record Scope(Policy policy, GroupScope groups) {}
 
   /** A gateway with the default migration options. */
   public Gateway(
@@ -107,8 +130,9 @@ public final class Gateway {
     this.ttftBudget = ttftBudget;
     this.events = events;
     WorkerClient workers = new WorkerClient(client);
-    this.recovery = new Recovery(registry, workers, metrics, events);
-    this.migrator = new Migrator(inFlight, registry, workers, metrics, migration, events);
+    this.recovery = new Recovery(registry, workers, metrics, events, this::groups);
+    this.migrator =
+        new Migrator(inFlight, registry, workers, metrics, migration, events, this::groups);
     this.split = new SplitRoute(workers, responses, metrics, registry, events, this::track);
     this.model = model;
     this.registry = registry;
@@ -136,6 +160,29 @@ public final class Gateway {
   /** The requests being served. */
   public InFlight inFlight() {
     return inFlight;
+  }
+
+  /**
+   * Classifies requests into scenario groups by the current policy of {@code policies} from now on
+   * (a reload applies to the next request).
+   */
+  public void classifyBy(PolicyStore policies) {
+    java.util.Objects.requireNonNull(policies, "policies");
+    this.policy = () -> policies.current().policy();
+  }
+
+  /** Which instances serve which group, under the current policy. */
+  public GroupScope groups() {
+    return scope(policy.get());
+  }
+
+  private GroupScope scope(Policy p) {
+    Scope s = scope;
+    if (s.policy() != p) {
+      s = new Scope(p, GroupScope.of(p.groupNames()));
+      scope = s;
+    }
+    return s.groups();
   }
 
   /** Live migration of the requests being served. */
@@ -187,13 +234,14 @@ public final class Gateway {
       error(resp, e.error());
       return;
     }
-    List<InstanceView> alive = registry.alive();
-    java.util.Optional<RoutePlan> plan = router.plan(alive, prompt.length, params.maxTokens());
-    String id = responses.newId(kind);
-    RequestListener listener = metrics.listener();
     java.util.Map<String, String> headers = new java.util.HashMap<>();
     req.headers().forEach(h -> headers.putIfAbsent(h.getKey(), h.getValue()));
-    listener.arrived(id, r.model(), headers, prompt.length);
+    Policy current = policy.get();
+    String group = new ScenarioClassifier(current).classify(r.model(), headers, prompt.length);
+    java.util.Optional<RoutePlan> plan = route(scope(current), group, prompt.length, params);
+    String id = responses.newId(kind);
+    RequestListener listener = metrics.listener();
+    listener.arrived(id, group, prompt.length);
     resp.endHandler(
         v -> {
           metrics.departed();
@@ -215,7 +263,7 @@ public final class Gateway {
           plan.get().prefillOrder().stream()
               .filter(i -> i.descriptor().role() == InstanceRole.PREFILL)
               .toList();
-      split.run(req, r, id, upstream, prompt, params, plan.get().decode(), prefills, start);
+      split.run(req, r, id, group, upstream, prompt, params, plan.get().decode(), prefills, start);
       return;
     }
     // Colocated: instances of role both, in the router's order.
@@ -223,13 +271,35 @@ public final class Gateway {
         plan.map(RoutePlan::prefillOrder).orElse(List.of()).stream()
             .filter(i -> i.descriptor().role() == InstanceRole.BOTH)
             .toList();
-    Session session = new Session(r, id, upstream, prompt, params);
+    Session session = new Session(r, id, group, upstream, prompt, params);
     offer(req, session, order, 0, start);
   }
 
   /** What the colocated path carries from one offer to the next. */
   private record Session(
-      OpenAiRequest r, String id, ObjectNode upstream, int[] prompt, SamplingParams params) {}
+      OpenAiRequest r,
+      String id,
+      String group,
+      ObjectNode upstream,
+      int[] prompt,
+      SamplingParams params) {}
+
+  /**
+   * The route of a request of {@code group}: decode and prefill instances each from the group's
+   * own, or the default group's when the group has none for that role (counted as a fallback).
+   */
+  private java.util.Optional<RoutePlan> route(
+      GroupScope groups, String group, int promptTokens, SamplingParams params) {
+    List<InstanceView> alive = registry.alive();
+    GroupScope.Choice decodes =
+        groups.choose(alive, group, i -> i.routable() && i.descriptor().role().decodes());
+    GroupScope.Choice prefills =
+        groups.choose(alive, group, i -> i.routable() && i.descriptor().role().prefills());
+    if (decodes.fallback() || prefills.fallback()) {
+      metrics.groupFallback(group);
+    }
+    return router.plan(decodes.instances(), prefills.instances(), promptTokens, params.maxTokens());
+  }
 
   private void offer(
       HttpServerRequest req, Session session, List<InstanceView> order, int next, long start) {
@@ -306,6 +376,7 @@ public final class Gateway {
                 track(
                     new RequestSession(
                         id,
+                        session.group(),
                         session.prompt(),
                         session.params(),
                         promptTokens + maxTokens,

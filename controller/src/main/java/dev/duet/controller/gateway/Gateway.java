@@ -78,8 +78,11 @@ public final class Gateway {
   private final Recovery recovery;
   private final Migrator migrator;
 
-  /** The policy whose groups classify requests; the defaults (no group) until classifyBy. */
-  private volatile Supplier<Policy> policy = Policy::defaults;
+  /** The policy of a gateway that was given none: no scenario group. */
+  private static final Policy NO_GROUPS = Policy.defaults();
+
+  /** The policy whose groups classify requests; {@link #NO_GROUPS} until classifyBy. */
+  private volatile Supplier<Policy> policy = () -> NO_GROUPS;
 
   /** The scope of the last policy seen, rebuilt when the policy changes. */
   private volatile Scope scope = new Scope(null, GroupScope.DEFAULT_ONLY);

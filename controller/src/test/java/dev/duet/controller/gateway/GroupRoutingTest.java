@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Timeout;
  * batch} group takes the requests with {@code X-Duet-Scenario: batch}, each request is prefilled
  * and decoded only by its group's workers (counted on the workers' own step loops), answers exactly
  * what one colocated instance answers, falls back to the default group's workers for a role its
- * group has none of (counted in {@code duet_group_fallbacks_total}), and migrates only to a decode
- * worker of its group.
+ * group has none of (counted in {@code duet_group_fallbacks_total}), and migrates or is recovered
+ * only on a worker of its group, even when a default worker has more room.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class GroupRoutingTest {
@@ -59,6 +59,18 @@ class GroupRoutingTest {
             prefill: {min: 0, max: 4}
             decode: {min: 0, max: 4}
       """;
+
+  /** 10 ms decode steps, so that requests are still running when a test moves or breaks one. */
+  private static final LatencyProfile SLOW =
+      new LatencyProfile(
+          "groups-slow-test",
+          new Coefficients(2, 0.005, 1e-6),
+          new Coefficients(10, 0.01, 1e-5),
+          new Geometry(4, 4, 2, 16, 64, 128, KvDtype.BF16, 2000, 1024));
+
+  private static final String LONG_BODY =
+      "{\"model\":\"sim\",\"prompt\":\"Once upon a time\",\"max_tokens\":150,"
+          + "\"ignore_eos\":true,\"temperature\":0.8,\"seed\":3,\"stream\":true}";
 
   private static SimModel model;
   private final HttpClient http =
@@ -207,14 +219,7 @@ class GroupRoutingTest {
 
   @Test
   void aBatchRequestMigratesToTheOtherBatchDecodeWorkerNotToAFreerDefaultOne() throws Exception {
-    // 10 ms decode steps, so that both requests are still running when one is moved.
-    LatencyProfile slow =
-        new LatencyProfile(
-            "groups-migration-test",
-            new Coefficients(2, 0.005, 1e-6),
-            new Coefficients(10, 0.01, 1e-5),
-            new Geometry(4, 4, 2, 16, 64, 128, KvDtype.BF16, 2000, 1024));
-    try (SimModel slowModel = SimModel.create(slow, 1, 1);
+    try (SimModel slowModel = SimModel.create(SLOW, 1, 1);
         TestCluster cluster =
             new TestCluster(
                 slowModel,
@@ -223,9 +228,7 @@ class GroupRoutingTest {
                 64,
                 Duration.ZERO)) {
       cluster.gateway.classifyBy(policy());
-      String body =
-          "{\"model\":\"sim\",\"prompt\":\"Once upon a time\",\"max_tokens\":150,"
-              + "\"ignore_eos\":true,\"temperature\":0,\"stream\":true}";
+      String body = LONG_BODY;
       CompletionStream first =
           new CompletionStream(
                   http, cluster.uri("/v1/completions"), body, "X-Duet-Scenario", "batch")
@@ -255,6 +258,39 @@ class GroupRoutingTest {
           .isEqualTo(first.read(Integer.MAX_VALUE).text.toString());
       // the two prefills ran on the default group's prefill worker; the move itself fell back not
       assertThat(cluster.gateway.metrics().groupFallbacks("batch")).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aBatchRequestWhoseWorkerDiesIsRecoveredOnTheOtherBatchWorkerNotOnAnIdleDefaultOne()
+      throws Exception {
+    try (SimModel slowModel = SimModel.create(SLOW, 1, 1);
+        TestCluster cluster =
+            new TestCluster(
+                slowModel, "sim", List.of("both", "both@batch", "both@batch"), 64, Duration.ZERO)) {
+      cluster.gateway.classifyBy(policy());
+      String[] batch = {"X-Duet-Scenario", "batch"};
+      String expected =
+          new CompletionStream(http, cluster.uri("/v1/completions"), LONG_BODY, batch)
+              .read(Integer.MAX_VALUE)
+              .text
+              .toString();
+      CompletionStream broken =
+          new CompletionStream(http, cluster.uri("/v1/completions"), LONG_BODY, batch).read(3);
+      CompletionStream other =
+          new CompletionStream(http, cluster.uri("/v1/completions"), LONG_BODY, batch).read(3);
+      String dying = cluster.gateway.inFlight().find(broken.id).orElseThrow().instance();
+      String survivor = cluster.gateway.inFlight().find(other.id).orElseThrow().instance();
+      assertThat(List.of(dying, survivor)).containsExactlyInAnyOrder("w1", "w2");
+
+      cluster.kill(Integer.parseInt(dying.substring(1)));
+
+      assertThat(broken.read(Integer.MAX_VALUE).text.toString()).isEqualTo(expected);
+      assertThat(other.read(Integer.MAX_VALUE).text.toString()).isEqualTo(expected);
+      assertThat(cluster.gateway.metrics().scrape())
+          .contains("duet_recoveries_total{outcome=\"recovered\"} 1.0");
+      assertThat(cluster.generatedTokens(0)).as("tokens of the default group's worker").isZero();
+      assertThat(cluster.gateway.metrics().groupFallbacks("batch")).isZero();
     }
   }
 }

@@ -137,45 +137,6 @@ final class LocalCommand implements Callable<Integer> {
 
   private final List<Process> children = new ArrayList<>();
 
-  private static final String DEFAULT_GROUP = "default";
-
-  /** One worker to start: its role and scenario group. */
-  record WorkerSpec(String role, String group) {
-
-    /** The workers of {@code --group NAME=PREFILL:DECODE}. */
-    static List<WorkerSpec> ofGroup(String option) {
-      java.util.regex.Matcher m =
-          java.util.regex.Pattern.compile("([^=\\s]+)=(\\d+):(\\d+)").matcher(option);
-      if (!m.matches()) {
-        throw new IllegalArgumentException(
-            "--group must be NAME=PREFILL:DECODE (e.g. batch=1:2), got '" + option + "'");
-      }
-      int p = Integer.parseInt(m.group(2));
-      int d = Integer.parseInt(m.group(3));
-      if (p + d == 0) {
-        throw new IllegalArgumentException("--group " + option + " starts no worker");
-      }
-      List<WorkerSpec> out = new ArrayList<>();
-      for (int i = 0; i < p; i++) {
-        out.add(new WorkerSpec("prefill", m.group(1)));
-      }
-      for (int i = 0; i < d; i++) {
-        out.add(new WorkerSpec("decode", m.group(1)));
-      }
-      return out;
-    }
-
-    /** Its {@code duet controller --start-workers} item: {@code ROLE} or {@code ROLE@GROUP}. */
-    String startSpec() {
-      return group.equals(DEFAULT_GROUP) ? role : role + "@" + group;
-    }
-
-    /** Its instance id without the index: {@code ROLE-} or {@code GROUP-ROLE-}. */
-    String idPrefix() {
-      return group.equals(DEFAULT_GROUP) ? role + "-" : group + "-" + role + "-";
-    }
-  }
-
   @Override
   public Integer call() throws Exception {
     if ((prefill > 0) != (decode > 0)) {
@@ -186,18 +147,18 @@ final class LocalCommand implements Callable<Integer> {
     if (colocated < 0 || prefill < 0 || decode < 0 || colocated + prefill + decode == 0) {
       throw new IllegalArgumentException("need at least one worker");
     }
-    List<WorkerSpec> roles = new ArrayList<>();
+    List<LocalWorker> roles = new ArrayList<>();
     for (int i = 0; i < colocated; i++) {
-      roles.add(new WorkerSpec("both", DEFAULT_GROUP));
+      roles.add(new LocalWorker("both", LocalWorker.DEFAULT_GROUP));
     }
     for (int i = 0; i < prefill; i++) {
-      roles.add(new WorkerSpec("prefill", DEFAULT_GROUP));
+      roles.add(new LocalWorker("prefill", LocalWorker.DEFAULT_GROUP));
     }
     for (int i = 0; i < decode; i++) {
-      roles.add(new WorkerSpec("decode", DEFAULT_GROUP));
+      roles.add(new LocalWorker("decode", LocalWorker.DEFAULT_GROUP));
     }
     for (String g : groups) {
-      roles.addAll(WorkerSpec.ofGroup(g));
+      roles.addAll(LocalWorker.ofGroup(g));
     }
     int workers = roles.size();
     String givenToken = adminToken != null ? adminToken : System.getenv(AdminToken.ENV);
@@ -265,13 +226,13 @@ final class LocalCommand implements Callable<Integer> {
               "--worker-args",
               String.join(" ", workerFlags),
               "--start-workers",
-              String.join(",", roles.stream().map(WorkerSpec::startSpec).toList())));
+              String.join(",", roles.stream().map(LocalWorker::startSpec).toList())));
     }
     start("controller", controllerArgs, List.of(), token);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
     awaitAlive(url, 0, deadline);
     for (int i = 0; i < (planner ? 0 : workers); i++) {
-      WorkerSpec w = roles.get(i);
+      LocalWorker w = roles.get(i);
       String id = w.idPrefix() + i;
       List<String> args =
           new ArrayList<>(

@@ -10,7 +10,6 @@ import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
 import dev.duet.controller.openai.OpenAiRequestParser;
 import dev.duet.controller.openai.OpenAiResponses;
-import dev.duet.controller.policy.Policy;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.policy.ScenarioClassifier;
 import dev.duet.controller.registry.InstanceRegistry;
@@ -29,7 +28,6 @@ import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,14 +42,15 @@ import org.slf4j.LoggerFactory;
  * EventKind#REJECTION}. A client that hangs up resets the upstream request, which makes the worker
  * cancel it and free its KV blocks.
  *
- * <p><b>Scenario groups.</b> Each request is put in its scenario group once, on arrival, by the
- * current policy's {@link ScenarioClassifier} (by model, header or prompt length), and routed only
- * to instances of that group ({@link GroupScope}); migration and recovery keep it there too. When
- * the group has no routable instance for a role, the default group's instances serve that role and
- * the fallback is counted ({@code duet_group_fallbacks_total{group}}): a group whose bounds allow
- * zero instances must still be servable while the planner scales it up. Until {@link #classifyBy}
- * is called every request is in the default group. The {@link RequestListener} hears the group, so
- * the planner's tracker counts the request where it was routed without classifying it again.
+ * <p><b>Scenario groups</b> ({@link ScenarioRouting}). Each request is put in its scenario group
+ * once, on arrival, by the current policy's {@link ScenarioClassifier} (by model, header or prompt
+ * length), and routed only to instances of that group ({@link GroupScope}); migration and recovery
+ * keep it there too. When the group has no routable instance for a role, the default group's
+ * instances serve that role and the fallback is counted ({@code
+ * duet_group_fallbacks_total{group}}): a group whose bounds allow zero instances must still be
+ * servable while the planner scales it up. Until {@link #classifyBy} is called every request is in
+ * the default group. The {@link RequestListener} hears the group, so the planner's tracker counts
+ * the request where it was routed without classifying it again.
  *
  * <p>A decode instance of role {@code decode} takes the split route ({@link SplitRoute}: prefill on
  * a prefill instance, then the handoff over kv-transfer); one of role {@code both} serves the
@@ -78,16 +77,8 @@ public final class Gateway {
   private final Recovery recovery;
   private final Migrator migrator;
 
-  /** The policy of a gateway that was given none: no scenario group. */
-  private static final Policy NO_GROUPS = Policy.defaults();
-
-  /** The policy whose groups classify requests; {@link #NO_GROUPS} until classifyBy. */
-  private volatile Supplier<Policy> policy = () -> NO_GROUPS;
-
-  /** The scope of the last policy seen, rebuilt when the policy changes. */
-  private volatile Scope scope = new Scope(null, GroupScope.DEFAULT_ONLY);
-
-  private record Scope(Policy policy, GroupScope groups) {}
+  /** Puts requests in scenario groups and routes them among their group's instances. */
+  private final ScenarioRouting scenarios;
 
   /** A gateway with the default migration options. */
   public Gateway(
@@ -132,6 +123,7 @@ public final class Gateway {
     this.metrics = metrics;
     this.ttftBudget = ttftBudget;
     this.events = events;
+    this.scenarios = new ScenarioRouting(metrics);
     WorkerClient workers = new WorkerClient(client);
     this.recovery = new Recovery(registry, workers, metrics, events, this::groups);
     this.migrator =
@@ -170,22 +162,12 @@ public final class Gateway {
    * (a reload applies to the next request).
    */
   public void classifyBy(PolicyStore policies) {
-    java.util.Objects.requireNonNull(policies, "policies");
-    this.policy = () -> policies.current().policy();
+    scenarios.classifyBy(policies);
   }
 
   /** Which instances serve which group, under the current policy. */
   public GroupScope groups() {
-    return scope(policy.get());
-  }
-
-  private GroupScope scope(Policy p) {
-    Scope s = scope;
-    if (s.policy() != p) {
-      s = new Scope(p, GroupScope.of(p.groupNames()));
-      scope = s;
-    }
-    return s.groups();
+    return scenarios.groups();
   }
 
   /** Live migration of the requests being served. */
@@ -239,9 +221,9 @@ public final class Gateway {
     }
     java.util.Map<String, String> headers = new java.util.HashMap<>();
     req.headers().forEach(h -> headers.putIfAbsent(h.getKey(), h.getValue()));
-    Policy current = policy.get();
-    String group = new ScenarioClassifier(current).classify(r.model(), headers, prompt.length);
-    java.util.Optional<RoutePlan> plan = route(scope(current), group, prompt.length, params);
+    String group = scenarios.classify(r.model(), headers, prompt.length);
+    java.util.Optional<RoutePlan> plan =
+        scenarios.route(router, registry.alive(), group, prompt.length, params.maxTokens());
     String id = responses.newId(kind);
     RequestListener listener = metrics.listener();
     listener.arrived(id, group, prompt.length);
@@ -286,23 +268,6 @@ public final class Gateway {
       ObjectNode upstream,
       int[] prompt,
       SamplingParams params) {}
-
-  /**
-   * The route of a request of {@code group}: decode and prefill instances each from the group's
-   * own, or the default group's when the group has none for that role (counted as a fallback).
-   */
-  private java.util.Optional<RoutePlan> route(
-      GroupScope groups, String group, int promptTokens, SamplingParams params) {
-    List<InstanceView> alive = registry.alive();
-    GroupScope.Choice decodes =
-        groups.choose(alive, group, i -> i.routable() && i.descriptor().role().decodes());
-    GroupScope.Choice prefills =
-        groups.choose(alive, group, i -> i.routable() && i.descriptor().role().prefills());
-    if (decodes.fallback() || prefills.fallback()) {
-      metrics.groupFallback(group);
-    }
-    return router.plan(decodes.instances(), prefills.instances(), promptTokens, params.maxTokens());
-  }
 
   private void offer(
       HttpServerRequest req, Session session, List<InstanceView> order, int next, long start) {

@@ -140,8 +140,10 @@ final class ControllerCommand implements Callable<Integer> {
       paramLabel = "ROLES",
       split = ",",
       description =
-          "With --scaler local: workers to start at once, by role (e.g. prefill,prefill,decode);"
-              + " the scaler can stop them later as it can the ones it starts for the planner.")
+          "With --scaler local: workers to start at once, by role (e.g. prefill,prefill,decode),"
+              + " each ROLE@GROUP for a worker of a scenario group of the policy (e.g."
+              + " prefill@batch); the scaler can stop them later as it can the ones it starts for"
+              + " the planner.")
   List<String> startWorkers = List.of();
 
   @Override
@@ -251,7 +253,13 @@ final class ControllerCommand implements Callable<Integer> {
               + "  (set --admin-token or %s to choose it)%n",
           host, actual, AdminApi.PREFIX, token.reveal(), AdminToken.ENV);
     }
-    for (String role : startWorkers) {
+    for (String spec : startWorkers) {
+      int at = spec.indexOf('@');
+      String role = at < 0 ? spec : spec.substring(0, at);
+      String group = at < 0 ? Policy.DEFAULT_GROUP : spec.substring(at + 1);
+      if (group.isBlank()) {
+        throw new IllegalArgumentException("--start-workers: '" + spec + "' names no group");
+      }
       InstanceRole r =
           switch (role) {
             case "prefill" -> InstanceRole.PREFILL;
@@ -261,7 +269,10 @@ final class ControllerCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(
                     "--start-workers: '" + role + "' is not prefill, decode or both");
           };
-      loop.started(workers.start(Policy.DEFAULT_GROUP, r).join(), Policy.DEFAULT_GROUP, r);
+      // the planner counts a worker of a group its policy does not name in the default group
+      String planned =
+          policies.current().policy().groupNames().contains(group) ? group : Policy.DEFAULT_GROUP;
+      loop.started(workers.start(group, r).join(), planned, r);
     }
     PolicyFileWatcher closeWatcher = watcher;
     CountDownLatch stop = new CountDownLatch(1);

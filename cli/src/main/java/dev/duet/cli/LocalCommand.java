@@ -54,6 +54,15 @@ final class LocalCommand implements Callable<Integer> {
   int decode;
 
   @Option(
+      names = "--group",
+      paramLabel = "NAME=PREFILL:DECODE",
+      description =
+          "More workers for a scenario group of the policy (--policy; docs/planner.md): PREFILL"
+              + " prefill and DECODE decode workers started with --group NAME, which the"
+              + " controller sends only that group's requests. Repeatable.")
+  List<String> groups = List.of();
+
+  @Option(
       names = "--model",
       description =
           "A .gguf file, a model directory, hf:ORG/REPO[/FILE] or synth:PRESET (default: "
@@ -152,15 +161,18 @@ final class LocalCommand implements Callable<Integer> {
     if (colocated < 0 || prefill < 0 || decode < 0 || colocated + prefill + decode == 0) {
       throw new IllegalArgumentException("need at least one worker");
     }
-    List<String> roles = new ArrayList<>();
+    List<LocalWorker> roles = new ArrayList<>();
     for (int i = 0; i < colocated; i++) {
-      roles.add("both");
+      roles.add(new LocalWorker("both", LocalWorker.DEFAULT_GROUP));
     }
     for (int i = 0; i < prefill; i++) {
-      roles.add("prefill");
+      roles.add(new LocalWorker("prefill", LocalWorker.DEFAULT_GROUP));
     }
     for (int i = 0; i < decode; i++) {
-      roles.add("decode");
+      roles.add(new LocalWorker("decode", LocalWorker.DEFAULT_GROUP));
+    }
+    for (String g : groups) {
+      roles.addAll(LocalWorker.ofGroup(g));
     }
     int workers = roles.size();
     String givenToken = adminToken != null ? adminToken : System.getenv(AdminToken.ENV);
@@ -234,25 +246,28 @@ final class LocalCommand implements Callable<Integer> {
               "--worker-args",
               String.join(" ", workerFlags),
               "--start-workers",
-              String.join(",", roles)));
+              String.join(",", roles.stream().map(LocalWorker::startSpec).toList())));
     }
     start("controller", controllerArgs, List.of(), token);
     long deadline = System.nanoTime() + Duration.ofSeconds(readyTimeout).toNanos();
     awaitAlive(url, 0, deadline);
     for (int i = 0; i < (planner ? 0 : workers); i++) {
-      String id = roles.get(i) + "-" + i;
+      LocalWorker w = roles.get(i);
+      String id = w.idPrefix() + i;
       List<String> args =
           new ArrayList<>(
               List.of(
                   "worker",
                   "--role",
-                  roles.get(i),
+                  w.role(),
                   "--controller",
                   url,
                   "--model",
                   sim ? spec : path.toString(),
                   "--id",
-                  id));
+                  id,
+                  "--group",
+                  w.group()));
       args.addAll(workerFlags);
       start(id, args, sim ? SIM_WORKER_JVM : List.of(), null);
     }
@@ -268,13 +283,14 @@ final class LocalCommand implements Callable<Integer> {
         url,
         workers,
         workers == 1 ? "" : "s",
-        prefill > 0
-            ? prefill
-                + " prefill, "
-                + decode
-                + " decode"
-                + (colocated > 0 ? ", " + colocated + " both" : "")
-            : "role both",
+        (prefill > 0
+                ? prefill
+                    + " prefill, "
+                    + decode
+                    + " decode"
+                    + (colocated > 0 ? ", " + colocated + " both" : "")
+                : "role both")
+            + (groups.isEmpty() ? "" : "; groups " + String.join(", ", groups)),
         url,
         name,
         url,

@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (same java, class path and flags as {@code duet local}'s own workers, through {@link
  * DuetProcess}) that register with the controller at {@code controllerUrl}, and stops them with
  * SIGTERM once the planner has drained them, SIGKILL if one has not exited after {@link
- * #STOP_GRACE_SECONDS}. Children exit on their own when this process dies; {@link #close} stops the
- * ones still running.
+ * #STOP_GRACE_SECONDS}. A worker started for a scenario group gets {@code --group}, so that it
+ * registers as one of that group's instances. Children exit on their own when this process dies;
+ * {@link #close} stops the ones still running.
  *
  * <p>Threading: thread-safe; waiting for an exit runs on a virtual thread.
  */
@@ -67,12 +68,15 @@ final class ProcessScaler implements Scaler, AutoCloseable {
                 "--model",
                 model,
                 "--id",
-                id));
+                id,
+                "--group",
+                group));
     args.addAll(workerArgs);
     try {
       Process p = new ProcessBuilder(DuetProcess.command(jvm, args)).inheritIO().start();
       children.put(id, p);
-      System.err.printf("duet: started worker %s (%s, pid %d)%n", id, args.get(2), p.pid());
+      System.err.printf(
+          "duet: started worker %s (%s, group %s, pid %d)%n", id, args.get(2), group, p.pid());
       return CompletableFuture.completedFuture(id);
     } catch (IOException e) {
       return CompletableFuture.failedFuture(

@@ -42,6 +42,15 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--role", defaultValue = "both", description = "prefill, decode or both.")
   String role;
 
+  @Option(
+      names = "--group",
+      defaultValue = "default",
+      paramLabel = "NAME",
+      description =
+          "The scenario group it serves (a group of the controller's policy, docs/planner.md):"
+              + " the controller routes it only that group's requests. Default: default.")
+  String group;
+
   @Option(names = "--controller", required = true, description = "The controller's URL.")
   URI controller;
 
@@ -108,6 +117,9 @@ final class WorkerCommand implements Callable<Integer> {
     if (!r.equals("both") && !r.equals("prefill") && !r.equals("decode")) {
       throw new IllegalArgumentException("--role must be prefill, decode or both, not " + role);
     }
+    if (group.isBlank()) {
+      throw new IllegalArgumentException("--group must not be blank");
+    }
     String instanceId = id != null ? id : "worker-" + UUID.randomUUID().toString().substring(0, 8);
     String spec = engineChoice.modelSpec(model);
     if (spec == null) {
@@ -145,6 +157,7 @@ final class WorkerCommand implements Callable<Integer> {
     d.put("kv_blocks", engine.cache().totalBlocks());
     d.put("block_size", engine.cache().layout().blockSize());
     d.put("max_batch", maxBatch);
+    d.put("group", group);
     ControllerLink link = new ControllerLink(vertx, controller, d, loop, we.role());
     link.start();
     System.err.printf(

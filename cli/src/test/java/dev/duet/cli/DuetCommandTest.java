@@ -264,7 +264,7 @@ class DuetCommandTest {
   }
 
   @Test
-  void badWorkerRolesAndLopsidedSplitsAreRefusedClearly() {
+  void badWorkerRolesLopsidedSplitsAndGroupSpecsAreRefusedClearly() {
     Run worker =
         duet("worker", "--role", "sideways", "--controller", "http://127.0.0.1:1", "--model", "x");
     assertThat(worker.exit()).isEqualTo(1);
@@ -272,6 +272,11 @@ class DuetCommandTest {
     Run local = duet("local", "--prefill", "1");
     assertThat(local.exit()).isEqualTo(1);
     assertThat(local.err()).contains("--prefill and --decode go together");
+    Run group = duet("local", "--group", "batch=1");
+    assertThat(group.exit()).isEqualTo(1);
+    assertThat(group.err())
+        .contains("--group must be NAME=PREFILL:DECODE (e.g. batch=1:2), got 'batch=1'");
+    assertThat(duet("local", "--group", "batch=0:0").err()).contains("starts no worker");
   }
 
   @Test

@@ -19,14 +19,15 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * {@link ProcessScaler} with real processes: a {@code duet controller} child serving a sim model, a
- * decode worker the scaler starts that registers with it, and a stop that ends the process.
+ * decode worker the scaler starts for a group that registers with it as one of that group's, and a
+ * stop that ends the process.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ProcessScalerTest {
   private static final String SPEC = ModelLoader.simSpec("h100-llama3-8b", 64, 1);
 
   @Test
-  void startsASimWorkerThatRegistersAndStopsItSoItLeaves() throws Exception {
+  void startsASimWorkerOfItsGroupThatRegistersAndStopsItSoItLeaves() throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
@@ -58,13 +59,14 @@ class ProcessScalerTest {
             "scaled")) {
       await().atMost(Duration.ofSeconds(60)).until(() -> instances(http, base, json) != null);
 
-      String id = scaler.start("default", InstanceRole.DECODE).get(10, TimeUnit.SECONDS);
+      String id = scaler.start("batch", InstanceRole.DECODE).get(10, TimeUnit.SECONDS);
 
       assertThat(id).isEqualTo("scaled-0");
       await()
           .atMost(Duration.ofSeconds(60))
           .until(() -> alive(instances(http, base, json), id, "decode"));
       assertThat(scaler.running()).containsExactly(id);
+      assertThat(group(instances(http, base, json), id)).isEqualTo("batch");
 
       scaler.stop(id).get(30, TimeUnit.SECONDS);
 
@@ -94,6 +96,15 @@ class ProcessScalerTest {
     } catch (Exception e) {
       return null;
     }
+  }
+
+  private static String group(JsonNode instances, String id) {
+    for (JsonNode i : instances) {
+      if (i.path("id").asText().equals(id)) {
+        return i.path("group").asText();
+      }
+    }
+    return null;
   }
 
   private static boolean alive(JsonNode instances, String id, String role) {

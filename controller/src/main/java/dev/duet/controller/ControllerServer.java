@@ -171,6 +171,7 @@ public final class ControllerServer implements AutoCloseable {
       o.put("id", v.id());
       o.put("role", v.descriptor().role().name().toLowerCase(Locale.ROOT));
       o.put("endpoint", v.descriptor().endpoint());
+      o.put("group", v.descriptor().group());
       o.put("alive", v.alive());
       o.put("running", v.load().running());
       o.put("queued", v.load().queued());
@@ -190,9 +191,10 @@ public final class ControllerServer implements AutoCloseable {
               j.path("model").asText(null),
               j.path("kv_blocks").asInt(),
               j.path("block_size").asInt(),
-              j.path("max_batch").asInt());
+              j.path("max_batch").asInt(),
+              j.path("group").asText(InstanceDescriptor.DEFAULT_GROUP));
       registry.register(d, j.path("role_epoch").asLong(0));
-      LOG.info("registered {} ({}) at {}", d.id(), d.role(), d.endpoint());
+      LOG.info("registered {} ({}, group {}) at {}", d.id(), d.role(), d.group(), d.endpoint());
       req.response().setStatusCode(201).end();
     } catch (java.io.IOException | IllegalArgumentException e) {
       Gateway.error(req.response(), ApiError.invalid(null, "bad registration: " + e.getMessage()));

@@ -39,6 +39,7 @@ final class AdminViews {
     o.put("cordoned", v.cordoned());
     o.put("endpoint", d.endpoint());
     o.put("model", d.model());
+    o.put("group", d.group());
     o.put("last_heartbeat_age_ms", Math.max(0, nowNanos - v.lastHeartbeatNanos()) / 1_000_000);
     ObjectNode load = o.putObject("load");
     load.put("running", l.running());

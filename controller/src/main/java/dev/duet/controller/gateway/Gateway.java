@@ -10,9 +10,12 @@ import dev.duet.controller.openai.OpenAiRequest;
 import dev.duet.controller.openai.OpenAiRequest.Kind;
 import dev.duet.controller.openai.OpenAiRequestParser;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.policy.PolicyStore;
+import dev.duet.controller.policy.ScenarioClassifier;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.routing.GroupScope;
 import dev.duet.controller.routing.RoutePlan;
 import dev.duet.controller.routing.Router;
 import dev.duet.engine.sampling.SamplingParams;
@@ -39,8 +42,19 @@ import org.slf4j.LoggerFactory;
  * EventKind#REJECTION}. A client that hangs up resets the upstream request, which makes the worker
  * cancel it and free its KV blocks.
  *
- * <p>This first version forwards to {@code BOTH} instances, which prefill and decode in one
- * process; the prefill → decode handoff over kv-transfer comes with the disaggregated workers.
+ * <p><b>Scenario groups</b> ({@link ScenarioRouting}). Each request is put in its scenario group
+ * once, on arrival, by the current policy's {@link ScenarioClassifier} (by model, header or prompt
+ * length), and routed only to instances of that group ({@link GroupScope}); migration and recovery
+ * keep it there too. When the group has no routable instance for a role, the default group's
+ * instances serve that role and the fallback is counted ({@code
+ * duet_group_fallbacks_total{group}}): a group whose bounds allow zero instances must still be
+ * servable while the planner scales it up. Until {@link #classifyBy} is called every request is in
+ * the default group. The {@link RequestListener} hears the group, so the planner's tracker counts
+ * the request where it was routed without classifying it again.
+ *
+ * <p>A decode instance of role {@code decode} takes the split route ({@link SplitRoute}: prefill on
+ * a prefill instance, then the handoff over kv-transfer); one of role {@code both} serves the
+ * request alone.
  *
  * <p>Threading: runs on the controller's event loop.
  */
@@ -62,6 +76,9 @@ public final class Gateway {
   private final InFlight inFlight = new InFlight();
   private final Recovery recovery;
   private final Migrator migrator;
+
+  /** Puts requests in scenario groups and routes them among their group's instances. */
+  private final ScenarioRouting scenarios;
 
   /** A gateway with the default migration options. */
   public Gateway(
@@ -106,9 +123,11 @@ public final class Gateway {
     this.metrics = metrics;
     this.ttftBudget = ttftBudget;
     this.events = events;
+    this.scenarios = new ScenarioRouting(metrics);
     WorkerClient workers = new WorkerClient(client);
-    this.recovery = new Recovery(registry, workers, metrics, events);
-    this.migrator = new Migrator(inFlight, registry, workers, metrics, migration, events);
+    this.recovery = new Recovery(registry, workers, metrics, events, this::groups);
+    this.migrator =
+        new Migrator(inFlight, registry, workers, metrics, migration, events, this::groups);
     this.split = new SplitRoute(workers, responses, metrics, registry, events, this::track);
     this.model = model;
     this.registry = registry;
@@ -136,6 +155,19 @@ public final class Gateway {
   /** The requests being served. */
   public InFlight inFlight() {
     return inFlight;
+  }
+
+  /**
+   * Classifies requests into scenario groups by the current policy of {@code policies} from now on
+   * (a reload applies to the next request).
+   */
+  public void classifyBy(PolicyStore policies) {
+    scenarios.classifyBy(policies);
+  }
+
+  /** Which instances serve which group, under the current policy. */
+  public GroupScope groups() {
+    return scenarios.groups();
   }
 
   /** Live migration of the requests being served. */
@@ -187,13 +219,14 @@ public final class Gateway {
       error(resp, e.error());
       return;
     }
-    List<InstanceView> alive = registry.alive();
-    java.util.Optional<RoutePlan> plan = router.plan(alive, prompt.length, params.maxTokens());
-    String id = responses.newId(kind);
-    RequestListener listener = metrics.listener();
     java.util.Map<String, String> headers = new java.util.HashMap<>();
     req.headers().forEach(h -> headers.putIfAbsent(h.getKey(), h.getValue()));
-    listener.arrived(id, r.model(), headers, prompt.length);
+    String group = scenarios.classify(r.model(), headers, prompt.length);
+    java.util.Optional<RoutePlan> plan =
+        scenarios.route(router, registry.alive(), group, prompt.length, params.maxTokens());
+    String id = responses.newId(kind);
+    RequestListener listener = metrics.listener();
+    listener.arrived(id, group, prompt.length);
     resp.endHandler(
         v -> {
           metrics.departed();
@@ -215,7 +248,7 @@ public final class Gateway {
           plan.get().prefillOrder().stream()
               .filter(i -> i.descriptor().role() == InstanceRole.PREFILL)
               .toList();
-      split.run(req, r, id, upstream, prompt, params, plan.get().decode(), prefills, start);
+      split.run(req, r, id, group, upstream, prompt, params, plan.get().decode(), prefills, start);
       return;
     }
     // Colocated: instances of role both, in the router's order.
@@ -223,13 +256,18 @@ public final class Gateway {
         plan.map(RoutePlan::prefillOrder).orElse(List.of()).stream()
             .filter(i -> i.descriptor().role() == InstanceRole.BOTH)
             .toList();
-    Session session = new Session(r, id, upstream, prompt, params);
+    Session session = new Session(r, id, group, upstream, prompt, params);
     offer(req, session, order, 0, start);
   }
 
   /** What the colocated path carries from one offer to the next. */
   private record Session(
-      OpenAiRequest r, String id, ObjectNode upstream, int[] prompt, SamplingParams params) {}
+      OpenAiRequest r,
+      String id,
+      String group,
+      ObjectNode upstream,
+      int[] prompt,
+      SamplingParams params) {}
 
   private void offer(
       HttpServerRequest req, Session session, List<InstanceView> order, int next, long start) {
@@ -306,6 +344,7 @@ public final class Gateway {
                 track(
                     new RequestSession(
                         id,
+                        session.group(),
                         session.prompt(),
                         session.params(),
                         promptTokens + maxTokens,

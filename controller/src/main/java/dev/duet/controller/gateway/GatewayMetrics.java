@@ -15,12 +15,15 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The controller's Micrometer meters, scraped as Prometheus text at {@code /metrics}: time to first
  * token, time per output token and end-to-end latency (histograms), requests by outcome,
- * rejections, requests in flight, and live instances by role. It also keeps the figures the
- * operator API's cluster summary shows (requests in flight, arrivals per second).
+ * rejections, requests in flight, live instances by role, and requests served outside their
+ * scenario group (fallbacks). It also keeps the figures the operator API's cluster summary shows
+ * (requests in flight, arrivals per second).
  *
  * <p>Threading: meters are thread-safe.
  */
 public final class GatewayMetrics {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(GatewayMetrics.class);
 
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -33,6 +36,9 @@ public final class GatewayMetrics {
   private final LongAdder arrivedTotal = new LongAdder();
   private final LatencyWindow latencies = new LatencyWindow(10_000);
   private volatile RequestListener listener = RequestListener.NOOP;
+
+  /** Groups whose first fallback was logged. */
+  private final java.util.Set<String> fellBack = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public GatewayMetrics(InstanceRegistry instances) {
     Gauge.builder("duet.requests.in_flight", inFlight, AtomicInteger::get)
@@ -176,6 +182,35 @@ public final class GatewayMetrics {
         .description("copy stages run by live migrations")
         .register(registry)
         .increment(stages);
+  }
+
+  /**
+   * Counts a request of {@code group} served (routed, migrated or recovered) by the default group's
+   * instances because its own group had none for a role; logged at info the first time for each
+   * group, at debug after.
+   */
+  public void groupFallback(String group) {
+    Counter.builder("duet.group.fallbacks")
+        .description(
+            "requests served by the default group's instances because their own group had none"
+                + " for a role")
+        .tag("group", group)
+        .register(registry)
+        .increment();
+    if (fellBack.add(group)) {
+      LOG.info(
+          "group {} has no instance for a role: its requests go to the default group's instances"
+              + " (counted in duet_group_fallbacks_total; logged once per group)",
+          group);
+    } else {
+      LOG.debug("group {}: request served by the default group's instances", group);
+    }
+  }
+
+  /** Requests of {@code group} that fell back to the default group's instances so far. */
+  public double groupFallbacks(String group) {
+    Counter c = registry.find("duet.group.fallbacks").tag("group", group).counter();
+    return c == null ? 0 : c.count();
   }
 
   /** Counts a recovery of a request whose instance failed, by outcome. */

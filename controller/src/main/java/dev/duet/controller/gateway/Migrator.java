@@ -8,6 +8,7 @@ import dev.duet.controller.events.EventLog;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.routing.GroupScope;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
@@ -105,15 +106,22 @@ public final class Migrator {
   private final GatewayMetrics metrics;
   private final Options defaults;
   private final EventLog events;
+  private final java.util.function.Supplier<GroupScope> groups;
 
+  /**
+   * @param groups which instances serve which scenario group now: a request moves only to its own
+   *     group's decode instances, or the default group's when its group has no other
+   */
   Migrator(
       InFlight inFlight,
       InstanceRegistry registry,
       WorkerClient workers,
       GatewayMetrics metrics,
       Options options,
-      EventLog events) {
+      EventLog events,
+      java.util.function.Supplier<GroupScope> groups) {
     this.events = events;
+    this.groups = groups;
     this.inFlight = inFlight;
     this.registry = registry;
     this.workers = workers;
@@ -171,8 +179,11 @@ public final class Migrator {
               sourceId,
               targetId,
               targetId == null
-                  ? "no other live decode instance has room for it"
-                  : targetId + " is not a live decode instance other than the source"));
+                  ? "no other live decode instance of its group (" + s.group + ") has room for it"
+                  : targetId
+                      + " is not a live decode instance of its group ("
+                      + s.group
+                      + ") other than the source"));
     }
     s.migrating = true;
     Promise<Result> result = Promise.promise();
@@ -214,13 +225,31 @@ public final class Migrator {
     return all.future();
   }
 
+  /**
+   * The target: among the live, uncordoned decode instances other than the source that could hold
+   * the request, those of its scenario group (the default group's when its group has none: {@link
+   * GroupScope}), the one with the most free KV blocks, or {@code targetId} if it is one of them.
+   */
   private Optional<InstanceView> target(RequestSession s, String sourceId, String targetId) {
-    return registry.alive().stream()
-        .filter(i -> i.descriptor().role() == InstanceRole.DECODE && !i.id().equals(sourceId))
-        .filter(i -> !i.cordoned())
-        .filter(i -> targetId == null || i.id().equals(targetId))
-        .filter(i -> i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks())
-        .max(Comparator.comparingInt(i -> i.load().freeKvBlocks()));
+    GroupScope.Choice choice =
+        groups
+            .get()
+            .choose(
+                registry.alive(),
+                s.group,
+                i ->
+                    i.descriptor().role() == InstanceRole.DECODE
+                        && !i.id().equals(sourceId)
+                        && !i.cordoned()
+                        && i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks());
+    Optional<InstanceView> target =
+        choice.instances().stream()
+            .filter(i -> targetId == null || i.id().equals(targetId))
+            .max(Comparator.comparingInt(i -> i.load().freeKvBlocks()));
+    if (target.isPresent() && choice.fallback()) {
+      metrics.groupFallback(s.group);
+    }
+    return target;
   }
 
   private Future<Result> done(Result r) {

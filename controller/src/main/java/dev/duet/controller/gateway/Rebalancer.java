@@ -1,17 +1,22 @@
 package dev.duet.controller.gateway;
 
 import dev.duet.controller.policy.Policy;
+import dev.duet.controller.registry.InstanceDescriptor;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.routing.GroupScope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * instances (under {@link Options#lowFreeness()}) with the most free (over {@link
  * Options#highFreeness()}), and moves the shortest-running requests first (least KV to copy), at
  * most {@link Options#maxConcurrent()} at a time.
+ *
+ * <p>Each scenario group is balanced on its own: requests move only between decode instances of the
+ * group the instances serve ({@link GroupScope}), and a request only within its own group, or among
+ * the default group's instances when its group has no decode instance (where routing sent it by
+ * fallback).
  *
  * <p>Threading: {@link #tick()} runs on one thread at a time (a Vert.x timer); migrations complete
  * on event loops (the in-flight count is atomic).
@@ -79,6 +89,7 @@ public final class Rebalancer {
   private final InFlight inFlight;
   private final Migrator migrator;
   private final java.util.function.Supplier<Policy.Rebalancer> settings;
+  private final java.util.function.Supplier<GroupScope> groups;
   private final AtomicInteger running = new AtomicInteger();
   private long lastNanos;
 
@@ -94,6 +105,7 @@ public final class Rebalancer {
     this.inFlight = gateway.inFlight();
     this.migrator = gateway.migrator();
     this.settings = settings;
+    this.groups = gateway::groups;
   }
 
   /**
@@ -130,20 +142,51 @@ public final class Rebalancer {
     if (room <= 0) {
       return;
     }
-    List<InstanceView> decodes =
+    GroupScope scope = groups.get();
+    Map<String, List<InstanceView>> byGroup =
         registry.alive().stream()
             .filter(i -> i.descriptor().role() == InstanceRole.DECODE)
-            .toList();
-    Function<String, List<Candidate>> candidates =
-        instance ->
-            inFlight.on(instance).stream()
-                .map(s -> new Candidate(s.id, s.lifetimeTokens, !s.migrating && s.generated() > 0))
-                .toList();
-    for (Move m : plan(decodes, candidates, room, options)) {
-      running.incrementAndGet();
-      LOG.info("rebalancing: moving {} from {} to {}", m.request(), m.source(), m.target());
-      migrator.migrate(m.request(), m.target()).onComplete(ar -> running.decrementAndGet());
+            .collect(Collectors.groupingBy(scope::groupOf, TreeMap::new, Collectors.toList()));
+    for (var e : byGroup.entrySet()) {
+      String group = e.getKey();
+      Function<String, List<Candidate>> candidates =
+          instance ->
+              inFlight.on(instance).stream()
+                  .map(
+                      s ->
+                          new Candidate(
+                              s.id,
+                              s.lifetimeTokens,
+                              !s.migrating
+                                  && s.generated() > 0
+                                  && belongs(s.group, group, byGroup.keySet())))
+                  .toList();
+      for (Move m : plan(e.getValue(), candidates, room, options)) {
+        room--;
+        running.incrementAndGet();
+        LOG.info(
+            "rebalancing group {}: moving {} from {} to {}",
+            group,
+            m.request(),
+            m.source(),
+            m.target());
+        migrator.migrate(m.request(), m.target()).onComplete(ar -> running.decrementAndGet());
+      }
+      if (room <= 0) {
+        return;
+      }
     }
+  }
+
+  /**
+   * Whether a request of {@code requestGroup} may move among the decode instances of {@code
+   * instanceGroup}: its own group's, or the default group's when its group has no decode instance
+   * (those of {@code withDecodes}).
+   */
+  static boolean belongs(String requestGroup, String instanceGroup, Set<String> withDecodes) {
+    return requestGroup.equals(instanceGroup)
+        || (instanceGroup.equals(InstanceDescriptor.DEFAULT_GROUP)
+            && !withDecodes.contains(requestGroup));
   }
 
   /**

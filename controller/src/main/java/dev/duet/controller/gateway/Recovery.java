@@ -7,6 +7,7 @@ import dev.duet.controller.events.EventLog;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.routing.GroupScope;
 import dev.duet.engine.exec.GenerationSnapshot;
 import dev.duet.engine.exec.SnapshotJson;
 import dev.duet.engine.sampling.Sampler;
@@ -37,10 +38,20 @@ final class Recovery {
   private final WorkerClient workers;
   private final GatewayMetrics metrics;
   private final EventLog events;
+  private final java.util.function.Supplier<GroupScope> groups;
 
+  /**
+   * @param groups which instances serve which scenario group now: a request is continued on its own
+   *     group's instances, or the default group's when its group has none left
+   */
   Recovery(
-      InstanceRegistry registry, WorkerClient workers, GatewayMetrics metrics, EventLog events) {
+      InstanceRegistry registry,
+      WorkerClient workers,
+      GatewayMetrics metrics,
+      EventLog events,
+      java.util.function.Supplier<GroupScope> groups) {
     this.events = events;
+    this.groups = groups;
     this.registry = registry;
     this.workers = workers;
     this.metrics = metrics;
@@ -62,14 +73,23 @@ final class Recovery {
     s.stream.resetUpstreams();
     List<Integer> tokens = s.stream.tokens();
     boolean fresh = tokens.isEmpty();
-    List<InstanceView> candidates =
-        registry.alive().stream()
-            .filter(i -> !i.id().equals(failed) && !i.cordoned())
-            .filter(
+    GroupScope.Choice choice =
+        groups
+            .get()
+            .choose(
+                registry.alive(),
+                s.group,
                 i ->
-                    i.descriptor().role() == InstanceRole.BOTH
-                        || (!fresh && i.descriptor().role() == InstanceRole.DECODE))
-            .filter(i -> i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks())
+                    !i.id().equals(failed)
+                        && !i.cordoned()
+                        && (i.descriptor().role() == InstanceRole.BOTH
+                            || (!fresh && i.descriptor().role() == InstanceRole.DECODE))
+                        && i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks());
+    if (choice.fallback()) {
+      metrics.groupFallback(s.group);
+    }
+    List<InstanceView> candidates =
+        choice.instances().stream()
             .sorted(Comparator.comparingInt((InstanceView i) -> -i.load().freeKvBlocks()))
             .toList();
     String path;

@@ -1,7 +1,5 @@
 package dev.duet.controller.gateway;
 
-import java.util.Map;
-
 /**
  * Hears the life of each client request the gateway serves, for whoever measures load (the tidal
  * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, then
@@ -20,11 +18,10 @@ public interface RequestListener {
    * A valid request was tokenized and is about to be routed.
    *
    * @param id its response id ({@code cmpl-…}, {@code chatcmpl-…})
-   * @param model the model it asked for
-   * @param headers its HTTP headers (first value of each)
+   * @param group the scenario group the gateway put it in (and routes it to)
    * @param promptTokens its prompt length in tokens
    */
-  default void arrived(String id, String model, Map<String, String> headers, int promptTokens) {}
+  default void arrived(String id, String group, int promptTokens) {}
 
   /** Its first token reached the client {@code ttftNanos} after it arrived. */
   default void firstToken(String id, long ttftNanos) {}

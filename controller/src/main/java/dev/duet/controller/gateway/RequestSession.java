@@ -14,6 +14,10 @@ import dev.duet.engine.sampling.SamplingParams;
 final class RequestSession {
 
   final String id;
+
+  /** Its scenario group: migration and recovery keep it on that group's instances. */
+  final String group;
+
   final int[] prompt;
   final SamplingParams params;
   final int lifetimeTokens;
@@ -32,12 +36,14 @@ final class RequestSession {
 
   RequestSession(
       String id,
+      String group,
       int[] prompt,
       SamplingParams params,
       int lifetimeTokens,
       ObjectNode upstream,
       ClientStream stream) {
     this.id = id;
+    this.group = java.util.Objects.requireNonNull(group, "group");
     this.prompt = prompt.clone();
     this.params = params;
     this.lifetimeTokens = lifetimeTokens;

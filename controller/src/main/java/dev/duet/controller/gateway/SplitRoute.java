@@ -64,6 +64,7 @@ final class SplitRoute {
   private record Ask(
       OpenAiRequest r,
       String id,
+      String group,
       ObjectNode upstream,
       int[] prompt,
       SamplingParams params,
@@ -80,13 +81,14 @@ final class SplitRoute {
       HttpServerRequest req,
       OpenAiRequest r,
       String id,
+      String group,
       ObjectNode upstream,
       int[] prompt,
       SamplingParams params,
       InstanceView decode,
       List<InstanceView> prefills,
       long start) {
-    Ask a = new Ask(r, id, upstream, prompt, params, decode, prefills, start);
+    Ask a = new Ask(r, id, group, upstream, prompt, params, decode, prefills, start);
     int lifetimeTokens = a.lifetimeTokens();
     HttpServerResponse resp = req.response();
     // Counted now, synchronously, so requests arriving before the next heartbeat spread out.
@@ -192,7 +194,7 @@ final class SplitRoute {
               resume.set("snapshot", answer.get("snapshot"));
               RequestSession session =
                   new RequestSession(
-                      id, a.prompt(), a.params(), a.lifetimeTokens(), upstream, stream);
+                      id, a.group(), a.prompt(), a.params(), a.lifetimeTokens(), upstream, stream);
               track.accept(session);
               post(decode, "/internal/v1/resume", resume.toString())
                   .onSuccess(up -> stream.attach(up, decode.id()))

@@ -12,6 +12,8 @@ import java.util.Objects;
  * @param kvBlocks KV cache blocks in its pool
  * @param blockSize tokens per KV block
  * @param maxBatch requests it runs at once
+ * @param group the scenario group it serves ({@code duet worker --group}; {@link #DEFAULT_GROUP}
+ *     unless given): routing sends it only that group's requests
  */
 public record InstanceDescriptor(
     String id,
@@ -20,11 +22,28 @@ public record InstanceDescriptor(
     String model,
     int kvBlocks,
     int blockSize,
-    int maxBatch) {
+    int maxBatch,
+    String group) {
+
+  /** The group of an instance that names none: the policy's default group. */
+  public static final String DEFAULT_GROUP = "default";
+
+  /** An instance of the {@link #DEFAULT_GROUP}. */
+  public InstanceDescriptor(
+      String id,
+      InstanceRole role,
+      String endpoint,
+      String model,
+      int kvBlocks,
+      int blockSize,
+      int maxBatch) {
+    this(id, role, endpoint, model, kvBlocks, blockSize, maxBatch, DEFAULT_GROUP);
+  }
 
   public InstanceDescriptor {
     Objects.requireNonNull(role, "role");
-    for (String[] f : new String[][] {{"id", id}, {"endpoint", endpoint}, {"model", model}}) {
+    for (String[] f :
+        new String[][] {{"id", id}, {"endpoint", endpoint}, {"model", model}, {"group", group}}) {
       if (f[1] == null || f[1].isBlank()) {
         throw new IllegalArgumentException(f[0] + " must not be blank, got " + f[1]);
       }
@@ -38,6 +57,11 @@ public record InstanceDescriptor(
               + ", "
               + maxBatch);
     }
+  }
+
+  /** This descriptor with another role (a flip keeps everything else). */
+  public InstanceDescriptor withRole(InstanceRole r) {
+    return new InstanceDescriptor(id, r, endpoint, model, kvBlocks, blockSize, maxBatch, group);
   }
 
   /** Blocks a request of {@code tokens} tokens (prompt plus output) needs here. */

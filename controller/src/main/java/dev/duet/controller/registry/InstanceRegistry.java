@@ -61,14 +61,7 @@ public final class InstanceRegistry {
     }
 
     Entry withRole(InstanceRole role, long epoch) {
-      InstanceDescriptor d = descriptor;
-      return new Entry(
-          new InstanceDescriptor(
-              d.id(), role, d.endpoint(), d.model(), d.kvBlocks(), d.blockSize(), d.maxBatch()),
-          load,
-          lastNanos,
-          reportedDead,
-          epoch);
+      return new Entry(descriptor.withRole(role), load, lastNanos, reportedDead, epoch);
     }
   }
 
@@ -114,6 +107,7 @@ public final class InstanceRegistry {
         (old == null ? "registered" : "registered again")
             + " as "
             + d.role().wireName()
+            + (d.group().equals(InstanceDescriptor.DEFAULT_GROUP) ? "" : " of group " + d.group())
             + " at "
             + d.endpoint()
             + (cordoned.contains(d.id()) ? " (still cordoned)" : ""));

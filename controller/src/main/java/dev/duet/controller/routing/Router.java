@@ -27,9 +27,22 @@ public final class Router {
 
   /** A route, or empty when no live decode instance has room (the caller answers 503). */
   public Optional<RoutePlan> plan(List<InstanceView> instances, int promptTokens, int maxTokens) {
+    return plan(instances, instances, promptTokens, maxTokens);
+  }
+
+  /**
+   * A route with the decode instance taken from {@code decodePool} and the prefill candidates from
+   * {@code prefillPool} (a request's scenario group may fall back to the default group's instances
+   * for one role only: {@link GroupScope}).
+   */
+  public Optional<RoutePlan> plan(
+      List<InstanceView> decodePool,
+      List<InstanceView> prefillPool,
+      int promptTokens,
+      int maxTokens) {
     int tokens = promptTokens + maxTokens;
     Optional<InstanceView> decode =
-        instances.stream()
+        decodePool.stream()
             .filter(InstanceView::routable)
             .filter(i -> i.descriptor().role().decodes())
             .filter(i -> i.load().freeKvBlocks() >= i.descriptor().blocksFor(tokens))
@@ -41,7 +54,7 @@ public final class Router {
       return Optional.empty();
     }
     List<InstanceView> prefill =
-        instances.stream()
+        prefillPool.stream()
             .filter(InstanceView::routable)
             .filter(i -> i.descriptor().role().prefills())
             .sorted(

@@ -2,8 +2,6 @@ package dev.duet.controller.tidal;
 
 import dev.duet.controller.gateway.RequestListener;
 import dev.duet.controller.planner.LoadTracker;
-import dev.duet.controller.policy.PolicyStore;
-import dev.duet.controller.policy.ScenarioClassifier;
 import dev.duet.controller.registry.InstanceLoad;
 import java.util.Map;
 import java.util.Objects;
@@ -11,8 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 
 /**
- * Feeds the {@link LoadTracker} from the live cluster: the gateway's requests (each classified into
- * its scenario group by the current policy when it arrives: arrival with its prompt tokens, TTFT at
+ * Feeds the {@link LoadTracker} from the live cluster: the gateway's requests (each in the scenario
+ * group the gateway classified it into and routes it to: arrival with its prompt tokens, TTFT at
  * the first token, output tokens and mean TPOT at the end) and the workers' heartbeats (measured
  * prefill and decode tokens/s per instance).
  *
@@ -22,23 +20,19 @@ import java.util.function.LongSupplier;
  */
 public final class LoadFeed implements RequestListener {
   private final LoadTracker tracker;
-  private final PolicyStore policies;
   private final LongSupplier millis;
   private final Map<String, String> groups = new ConcurrentHashMap<>();
 
   /**
    * @param millis the clock the planner rounds use, milliseconds
    */
-  public LoadFeed(LoadTracker tracker, PolicyStore policies, LongSupplier millis) {
+  public LoadFeed(LoadTracker tracker, LongSupplier millis) {
     this.tracker = Objects.requireNonNull(tracker, "tracker");
-    this.policies = Objects.requireNonNull(policies, "policies");
     this.millis = Objects.requireNonNull(millis, "millis");
   }
 
   @Override
-  public void arrived(String id, String model, Map<String, String> headers, int promptTokens) {
-    String group =
-        new ScenarioClassifier(policies.current().policy()).classify(model, headers, promptTokens);
+  public void arrived(String id, String group, int promptTokens) {
     groups.put(id, group);
     tracker.recordArrival(group, millis.getAsLong(), promptTokens);
   }

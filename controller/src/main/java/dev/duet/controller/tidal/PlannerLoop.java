@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * flipping or stopping. Each action and its outcome is a {@code flip} or {@code scale} event whose
  * detail carries the decision's reasons.
  *
- * <p>Instances belong to the {@link Policy#DEFAULT_GROUP} unless the loop started them for another
- * group (routing does not yet send a group's requests to its own instances).
+ * <p>An instance belongs to the scenario group it registered ({@code duet worker --group}, which
+ * the scaler sets for the workers it starts for a group), or to the {@link Policy#DEFAULT_GROUP}
+ * when the policy names no such group; routing sends it only that group's requests.
  *
  * <p>Threading: {@link #round} and the outcome callbacks synchronize on the loop; rounds run on a
  * Vert.x timer once {@link #start}ed, and never block (every action is asynchronous).
@@ -77,9 +78,6 @@ public final class PlannerLoop implements AutoCloseable {
 
   /** Instances draining or stopping. */
   private final Set<String> stopping = new HashSet<>();
-
-  /** Groups of the instances this loop started for a group other than the default. */
-  private final Map<String, String> groupOf = new HashMap<>();
 
   private long policyVersion;
   private long flipsDone;
@@ -214,7 +212,7 @@ public final class PlannerLoop implements AutoCloseable {
       out.add(
           new InstanceState(
               id,
-              group(id, policy),
+              group(v, policy),
               role,
               phase,
               cap.map(LoadTracker.InstanceCapacity::prefillTokensPerS).orElse(0.0),
@@ -259,9 +257,9 @@ public final class PlannerLoop implements AutoCloseable {
     return out;
   }
 
-  private String group(String id, Policy policy) {
-    String g = groupOf.get(id);
-    return g != null && policy.groupNames().contains(g) ? g : Policy.DEFAULT_GROUP;
+  private static String group(InstanceView v, Policy policy) {
+    String g = v.descriptor().group();
+    return policy.groupNames().contains(g) ? g : Policy.DEFAULT_GROUP;
   }
 
   private void execute(Decision d, Policy policy, long now) {
@@ -349,9 +347,6 @@ public final class PlannerLoop implements AutoCloseable {
                 if (e == null) {
                   scaleUps++;
                 }
-                if (e == null && !u.group().equals(Policy.DEFAULT_GROUP)) {
-                  groupOf.put(id, u.group());
-                }
               }
               events.record(
                   EventKind.SCALE,
@@ -378,7 +373,6 @@ public final class PlannerLoop implements AutoCloseable {
             (v, e) -> {
               synchronized (this) {
                 stopping.remove(id);
-                groupOf.remove(id);
                 if (e == null) {
                   scaleDowns++;
                   registry.remove(id);

@@ -19,9 +19,10 @@ import java.util.function.LongSupplier;
 
 /**
  * Wires the tidal planner into a controller: a {@link LoadTracker} fed by the gateway and the
- * heartbeats ({@link LoadFeed}), the {@link TidalPlanner} and its {@link PlannerLoop} (started only
- * when asked), and the policy and planner endpoints of the operator API ({@link PlannerAdmin}). The
- * controller command and the test cluster both call it, so they run the same wiring.
+ * heartbeats ({@link LoadFeed}), the gateway's scenario groups (classified by the store's policy),
+ * the {@link TidalPlanner} and its {@link PlannerLoop} (started only when asked), and the policy
+ * and planner endpoints of the operator API ({@link PlannerAdmin}). The controller command and the
+ * test cluster both call it, so they run the same wiring.
  *
  * <p>Stateless.
  */
@@ -76,7 +77,8 @@ public final class Planners {
       boolean run) {
     LongSupplier millis = System::currentTimeMillis;
     LoadTracker tracker = new LoadTracker(window(policies.current().policy()));
-    LoadFeed feed = new LoadFeed(tracker, policies, millis);
+    LoadFeed feed = new LoadFeed(tracker, millis);
+    gateway.classifyBy(policies);
     metrics.listen(feed);
     registry.onHeartbeat(feed::heartbeat);
     PlannerLoop loop =

@@ -174,6 +174,7 @@ function renderInstances(list) {
     tr.dataset.id = i.id;
     cell(tr, i.id, "id");
     cell(tr, i.role, "role role-" + i.role);
+    cell(tr, i.group, "group");
     cell(tr, i.state, "state state-" + i.state);
     cell(tr, String(i.load.running), "num running");
     cell(tr, String(i.load.queued), "num queued");

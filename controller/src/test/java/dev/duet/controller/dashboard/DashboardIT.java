@@ -182,6 +182,9 @@ class DashboardIT {
       assertThat(rows)
           .extracting(r -> r.findElement(By.cssSelector("td.state")).getText())
           .containsOnly("alive");
+      assertThat(rows)
+          .extracting(r -> r.findElement(By.cssSelector("td.group")).getText())
+          .containsOnly("default");
       assertThat(rows.getFirst().findElement(By.cssSelector("td.kv")).getText()).endsWith("/ 64");
       assertThat(rows.getFirst().findElement(By.cssSelector("td.age")).getText()).endsWith(" s");
 

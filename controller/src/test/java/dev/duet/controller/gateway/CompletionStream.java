@@ -31,12 +31,19 @@ public final class CompletionStream {
   /** Whether the answer ended with {@code data: [DONE]} (not a dropped connection). */
   public boolean sawDone;
 
-  /** Sends {@code body} (a JSON completion request with {@code "stream": true}) to {@code url}. */
-  public CompletionStream(HttpClient http, URI url, String body) throws Exception {
+  /**
+   * Sends {@code body} (a JSON completion request with {@code "stream": true}) to {@code url}, with
+   * {@code headers} as name, value, name, value...
+   */
+  public CompletionStream(HttpClient http, URI url, String body, String... headers)
+      throws Exception {
+    HttpRequest.Builder req =
+        HttpRequest.newBuilder(url).POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      req.headers(headers);
+    }
     HttpResponse<java.io.InputStream> r =
-        http.send(
-            HttpRequest.newBuilder(url).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-            HttpResponse.BodyHandlers.ofInputStream());
+        http.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
     assertThat(r.statusCode()).isEqualTo(200);
     in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
   }

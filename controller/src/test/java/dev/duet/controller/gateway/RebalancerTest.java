@@ -83,4 +83,14 @@ class RebalancerTest {
     assertThatThrownBy(() -> new Rebalancer.Options(Duration.ofSeconds(1), 8, 8, 1))
         .hasMessageContaining("must be above lowFreeness");
   }
+
+  @Test
+  void aRequestMovesWithinItsGroupOrAmongTheDefaultGroupsWhenItsGroupHasNoDecodeInstance() {
+    java.util.Set<String> withDecodes = java.util.Set.of("default", "batch");
+    assertThat(Rebalancer.belongs("batch", "batch", withDecodes)).isTrue();
+    assertThat(Rebalancer.belongs("batch", "default", withDecodes)).isFalse();
+    assertThat(Rebalancer.belongs("default", "batch", withDecodes)).isFalse();
+    assertThat(Rebalancer.belongs("chat", "default", withDecodes)).isTrue(); // its fallback
+    assertThat(Rebalancer.belongs("chat", "batch", withDecodes)).isFalse();
+  }
 }

@@ -76,7 +76,10 @@ public final class TestCluster implements AutoCloseable {
     this(model, name, java.util.Collections.nCopies(workers, "both"), kvBlocks, ttftBudget);
   }
 
-  /** Workers of the given roles ({@code both}, {@code prefill}, {@code decode}). */
+  /**
+   * Workers of the given roles ({@code both}, {@code prefill}, {@code decode}), each {@code
+   * ROLE@GROUP} for a worker of a scenario group (as {@code duet controller --start-workers}).
+   */
   public TestCluster(
       Model model, String name, List<String> roles, int kvBlocks, Duration ttftBudget)
       throws InterruptedException {
@@ -120,7 +123,8 @@ public final class TestCluster implements AutoCloseable {
     port = controller.listen("127.0.0.1", 0).await();
     ObjectMapper json = new ObjectMapper();
     for (int w = 0; w < workers; w++) {
-      String role = roles.get(w);
+      String[] roleAndGroup = roles.get(w).split("@", 2);
+      String role = roleAndGroup[0];
       WorkerEngine we = WorkerEngine.create(model, role, kvBlocks, new SimpleMeterRegistry());
       InferenceEngine engine = we.engine();
       StepLoop loop = new StepLoop(engine, new BatchScheduler.Options(64, 8, 64));
@@ -135,6 +139,9 @@ public final class TestCluster implements AutoCloseable {
       d.put("kv_blocks", kvBlocks);
       d.put("block_size", 16);
       d.put("max_batch", 8);
+      if (roleAndGroup.length == 2) {
+        d.put("group", roleAndGroup[1]);
+      }
       ControllerLink link =
           new ControllerLink(vertx, URI.create("http://127.0.0.1:" + port), d, loop, we.role());
       link.start();

@@ -10,6 +10,7 @@ import dev.duet.cli.load.TidalLoad;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -374,6 +375,7 @@ final class BenchTidalCommand implements Callable<Integer> {
           new TidalLoad(c.base, m.path("id").asText(), m.path("max_model_len").asInt());
       List<TidalChart.Point> timeline = Collections.synchronizedList(new ArrayList<>());
       long t0 = System.nanoTime();
+      Instant dayStart = Instant.now();
       Thread sampler =
           Thread.ofVirtual()
               .start(
@@ -410,6 +412,12 @@ final class BenchTidalCommand implements Callable<Integer> {
           r.goodput(),
           100 * r.attainment(),
           r.failed());
+      if (planner) {
+        Path flips = dir.resolve(log.replace(".log", "-flips.txt"));
+        Files.write(flips, c.flipLog(dayStart));
+        System.err.printf(
+            "bench tidal: %s: its flips, with the planner's reasons: %s%n", name, flips);
+      }
       r.requests().stream()
           .filter(q -> !q.ok())
           .limit(20)

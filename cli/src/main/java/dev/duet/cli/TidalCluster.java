@@ -13,8 +13,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -140,6 +143,37 @@ final class TidalCluster implements AutoCloseable {
   /** Flips the planner loop carried out that changed a role. */
   int flips() throws IOException, InterruptedException {
     return admin("/planner").at("/counts/flipsDone").asInt();
+  }
+
+  /**
+   * The flip events (started with the planner's reasons, done with what was drained), each as
+   * "seconds into the day instance detail", for the run's log.
+   *
+   * @param dayStart when the day's first request was due
+   */
+  List<String> flipLog(Instant dayStart) throws IOException, InterruptedException {
+    List<String> lines = new ArrayList<>();
+    long after = 0;
+    while (true) {
+      JsonNode page = admin("/events?limit=1000&after=" + after);
+      for (JsonNode e : page.path("data")) {
+        if (e.path("kind").asText().equals("flip")) {
+          double at =
+              Duration.between(dayStart, Instant.parse(e.path("time").asText())).toMillis() / 1e3;
+          lines.add(
+              String.format(
+                  Locale.ROOT,
+                  "%7.1f s  %-10s %s",
+                  at,
+                  e.path("instance").asText(),
+                  e.path("detail").asText()));
+        }
+      }
+      after = page.path("next").asLong();
+      if (!page.path("has_more").asBoolean()) {
+        return lines;
+      }
+    }
   }
 
   @Override

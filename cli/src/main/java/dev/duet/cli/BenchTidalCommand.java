@@ -101,12 +101,6 @@ final class BenchTidalCommand implements Callable<Integer> {
   int tokenBudget;
 
   @Option(
-      names = "--max-batch",
-      defaultValue = "16",
-      description = "Requests each worker decodes at once (vLLM's max_num_seqs).")
-  int maxBatch;
-
-  @Option(
       names = "--trough",
       defaultValue = "0.15",
       description = "A trough's rate as a fraction of the peak's.")
@@ -126,6 +120,16 @@ final class BenchTidalCommand implements Callable<Integer> {
 
   @Option(names = "--svg", defaultValue = "tidal.svg", description = "Where the chart goes.")
   Path svg;
+
+  @Option(
+      names = "--warmup-days",
+      defaultValue = "1",
+      description =
+          "Days the planner run plays before the measured one, with other arrivals of the same"
+              + " tide, so that its predictor has seen a whole period, as a planner in service has"
+              + " (static ratios learn nothing and play the measured day only). 0: measure its"
+              + " first day.")
+  int warmupDays;
 
   @Option(names = "--no-planner", description = "Run only the static ratios.")
   boolean noPlanner;
@@ -185,8 +189,8 @@ final class BenchTidalCommand implements Callable<Integer> {
     TidalDay first = TidalDay.of(minutes * 60, rates.getFirst(), trough, traces);
     System.err.printf(
         Locale.ROOT,
-        "bench tidal: a %.1f-minute day, %s / %s, peaks of %s req/s, %d %s workers at %.2fx speed,"
-            + " batch %d; logs in %s%n",
+        "bench tidal: a %.1f-minute day, %s / %s, peaks of %s req/s, %d %s workers at %.2fx speed;"
+            + " logs in %s%n",
         minutes,
         first.promptHeavy().name(),
         first.outputHeavy().name(),
@@ -194,7 +198,6 @@ final class BenchTidalCommand implements Callable<Integer> {
         workers,
         profile,
         simSpeedup,
-        maxBatch,
         dir);
     List<String> names = new ArrayList<>();
     if (!noPlanner) {
@@ -355,8 +358,6 @@ final class BenchTidalCommand implements Callable<Integer> {
             profile,
             "--sim-speedup",
             String.valueOf(simSpeedup),
-            "--max-batch",
-            String.valueOf(maxBatch),
             "--kv-scale",
             String.valueOf(kvScale),
             "--token-budget",
@@ -374,6 +375,20 @@ final class BenchTidalCommand implements Callable<Integer> {
       TidalLoad load =
           new TidalLoad(c.base, m.path("id").asText(), m.path("max_model_len").asInt());
       List<TidalChart.Point> timeline = Collections.synchronizedList(new ArrayList<>());
+      for (int k = 1; planner && k <= warmupDays; k++) {
+        System.err.printf(
+            "bench tidal: %s: warm-up day %d of %d (not measured: the predictor learns the tide)%n",
+            name, k, warmupDays);
+        List<TidalLoad.Request> seen = load.run(day, seed + 1000L * k);
+        System.err.printf(
+            Locale.ROOT,
+            "bench tidal: %s: warm-up day %d: %d requests, %d failed%n",
+            name,
+            k,
+            seen.size(),
+            seen.stream().filter(q -> !q.ok()).count());
+      }
+      int flipsBefore = planner ? c.flips() : 0;
       long t0 = System.nanoTime();
       Instant dayStart = Instant.now();
       Thread sampler =
@@ -400,7 +415,7 @@ final class BenchTidalCommand implements Callable<Integer> {
               day.peakRate(),
               requests,
               List.copyOf(timeline),
-              planner ? c.flips() : 0,
+              planner ? c.flips() - flipsBefore : 0,
               day.daySeconds(),
               sloTtftMs,
               sloTpotMs);
@@ -444,7 +459,6 @@ final class BenchTidalCommand implements Callable<Integer> {
       o.put("minutes", minutes);
       o.put("workers", workers);
       o.put("sim_speedup", simSpeedup);
-      o.put("max_batch", maxBatch);
       o.put("slo_ttft_ms", sloTtftMs);
       o.put("slo_tpot_ms", sloTpotMs);
       o.put("attainment_goal", attainment);

@@ -113,11 +113,12 @@ final class RoleSizing {
 
   /**
    * Decode. With the instances' measured pass time {@code t(b) = f + r·b} (workers fit it): the
-   * batch an instance can run is {@code b* = min(B, (TPOT − f) / r, K / (P̄ + Ō))} (batch slots;
-   * the batch whose pass takes the TPOT SLO; the streams whose reserved KV fits), it then generates
-   * {@code C = b* / t(b*)} tokens/s, and instances {@code = Λd / (C·c·ρmax)}. Without a pass time:
-   * {@code max(Λd / (C·c·ρmax), L / B, L·(P̄ + Ō) / (K·ρmax))} with {@code C} the measured
-   * throughput and {@code L = λ·Ō·TPOT} the streams in flight at SLO pace.
+   * batch an instance can run is {@code b* = min((TPOT − f) / r, K / (P̄ + Ō))} (the batch whose
+   * pass takes the TPOT SLO; the streams whose reserved KV fits; a decode instance takes every
+   * handed-off request its KV holds, so batch slots do not bound it), it then generates {@code C =
+   * b* / t(b*)} tokens/s, and instances {@code = Λd / (C·c·ρmax)}. Without a pass time: {@code
+   * max(Λd / (C·c·ρmax), L / B, L·(P̄ + Ō) / (K·ρmax))} with {@code C} the measured throughput and
+   * {@code L = λ·Ō·TPOT} the streams in flight at SLO pace.
    */
   static Sizing decode(
       LoadRates forecast,
@@ -133,9 +134,11 @@ final class RoleSizing {
     double rho = s.maxUtilization();
     double context = forecast.meanPromptTokens() + forecast.meanOutputTokens();
     if (t.known()) {
+      // a decode instance takes every handed-off request its KV holds (its max batch caps only
+      // what it admits to prefill itself), so its batch is bound by the SLO and the KV alone
       double batch = cap.maxBatch();
-      String bound = "batch slots";
-      if (t.perRowMs() > 0 && t.ms(batch) > slo.tpotMs()) {
+      String bound = "batch slots (a pass costs the same at any batch)";
+      if (t.perRowMs() > 0) {
         batch = (slo.tpotMs() - t.fixedMs()) / t.perRowMs();
         bound = "the TPOT SLO";
       }

@@ -87,12 +87,13 @@ class PlannerTest {
 
   @Test
   void withMeasuredPassTimesDecodeIsSizedAtTheBatchItsSloAndKvAllow() {
-    // a GPU-like pass: 30 ms + 0.4 ms a row; 32 slots; output-heavy needs 600 tok/s
+    // a GPU-like pass: 30 ms + 0.4 ms a row; output-heavy needs 600 tok/s
     StepTime gpu = new StepTime(30, 0.4);
-    GroupPlan slots = decodeOf(gpu, 0, BASE_SLO).group(G);
-    // b* = 32, a pass of 42.8 ms: 748 tok/s an instance (the measured 200 tok/s was at batch 8)
-    assertThat(slots.decode().capacityPerInstance()).isCloseTo(1000 * 32 / 42.8, within(0.01));
-    assertThat(slots.decode().need()).isCloseTo(600 / (1000 * 32 / 42.8 * 0.85), within(0.001));
+    GroupPlan slo = decodeOf(gpu, 0, BASE_SLO).group(G);
+    // b* = (100 − 30) / 0.4 = 175 streams, a pass of 100 ms: 1750 tok/s an instance (the measured
+    // 200 tok/s was at batch 8); decode instances take handed-off requests past their 32 slots
+    assertThat(slo.decode().capacityPerInstance()).isCloseTo(1750, within(0.01));
+    assertThat(slo.decode().need()).isCloseTo(600 / (1750 * 0.85), within(0.001));
 
     // a 40 ms TPOT SLO allows 25 streams: (40 − 30) / 0.4
     Decision tight = decodeOf(gpu, 0, BASE_SLO.replace("tpotMs: 100", "tpotMs: 40"));

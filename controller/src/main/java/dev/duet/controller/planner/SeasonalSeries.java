@@ -18,6 +18,12 @@ final class SeasonalSeries {
   /** How far one observation may pull its phase of the profile, as a factor. */
   static final double OUTLIER_FACTOR = 1.5;
 
+  /**
+   * Observations a trend needs: two, a second apart at a start, can make any slope (a service's
+   * first requests forecast a flood).
+   */
+  static final int MIN_TREND_POINTS = 3;
+
   /** The share of pairwise slopes that must agree in sign before a trend is extrapolated. */
   static final double TREND_AGREEMENT = 0.8;
 
@@ -121,7 +127,7 @@ final class SeasonalSeries {
       }
     }
     double slope = k == 0 ? 0 : median(slopes);
-    if (agreeing(slopes, slope) < TREND_AGREEMENT) {
+    if (pts.length < MIN_TREND_POINTS || agreeing(slopes, slope) < TREND_AGREEMENT) {
       slope = 0; // the points wobble around a level rather than climb or fall
     }
     double[] at = new double[pts.length];

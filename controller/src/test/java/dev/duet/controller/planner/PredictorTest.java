@@ -1,6 +1,7 @@
 package dev.duet.controller.planner;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.duet.controller.policy.PlannerSettings;
 import java.util.SplittableRandom;
@@ -110,6 +111,17 @@ class PredictorTest {
     double forecast = predictor.forecast("g", i * INTERVAL_MS).arrivalsPerS();
     // the profile alone says 100, the last value says 5% low; the trend gets within 2%
     assertThat(Math.abs(forecast - next) / next).isLessThan(0.02);
+  }
+
+  @Test
+  void twoObservationsAtAStartDoNotMakeATrend() {
+    var predictor = new Predictor(SETTINGS);
+    predictor.observe("g", 1_000, new LoadRates(2, 200, 20));
+    predictor.observe("g", 2_500, new LoadRates(3, 300, 30));
+    // a line through two points would forecast 7 req/s ten seconds on
+    assertThat(predictor.forecast("g", 12_500).arrivalsPerS()).isCloseTo(2.5, within(1e-9));
+    predictor.observe("g", 4_000, new LoadRates(4, 400, 40));
+    assertThat(predictor.forecast("g", 5_500).arrivalsPerS()).isCloseTo(5, within(1e-9));
   }
 
   @Test

@@ -20,4 +20,13 @@ public interface Scaler {
    * this is called, and the future completes once the process has exited.
    */
   CompletableFuture<Void> stop(String instanceId);
+
+  /**
+   * Whether this scaler can start and stop workers at all. A planner loop whose scaler cannot keeps
+   * the instance count as it is: it neither asks for a worker nor drains an instance it could not
+   * stop (a drain cordons the instance and moves its requests away, for nothing).
+   */
+  default boolean available() {
+    return true;
+  }
 }

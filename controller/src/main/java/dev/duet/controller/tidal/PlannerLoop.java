@@ -84,6 +84,7 @@ public final class PlannerLoop implements AutoCloseable {
   private long flipsNotDone;
   private long scaleUps;
   private long scaleDowns;
+  private long scalingsSkipped;
   private int placeholders;
   private Vertx vertx;
   private long timer = -1;
@@ -274,6 +275,8 @@ public final class PlannerLoop implements AutoCloseable {
           flips++;
           flip(f, why, now);
         }
+        case Action.ScaleDown _ when !scaler.available() -> noScaler(a, why);
+        case Action.ScaleUp _ when !scaler.available() -> noScaler(a, why);
         case Action.ScaleDown s -> {
           if (!busy(s.instanceId())) {
             scaleDown(s, why);
@@ -285,6 +288,31 @@ public final class PlannerLoop implements AutoCloseable {
           }
         }
       }
+    }
+  }
+
+  /**
+   * A scaling the planner wants but this loop's scaler cannot do: the instance count stays as it is
+   * (flips still run). Said once as an event, then only logged, since the planner asks again every
+   * round its cooldown allows.
+   */
+  private void noScaler(Action a, String why) {
+    scalingsSkipped++;
+    String what =
+        switch (a) {
+          case Action.ScaleDown s -> "stopping " + s.instanceId();
+          case Action.ScaleUp u -> "starting a " + ActionText.role(u.role()) + " instance";
+          case Action.Flip f -> throw new IllegalArgumentException("not a scaling: " + f);
+        };
+    String detail =
+        "planner: not "
+            + what
+            + ": this controller has no scaler, so the instance count stays (flips still run): "
+            + why;
+    if (scalingsSkipped == 1) {
+      events.record(EventKind.SCALE, null, null, detail);
+    } else {
+      LOG.debug(detail);
     }
   }
 

@@ -47,6 +47,11 @@ public final class Planners {
               new UnsupportedOperationException(
                   "this controller has no scaler to stop " + instanceId));
         }
+
+        @Override
+        public boolean available() {
+          return false;
+        }
       };
 
   private Planners() {}

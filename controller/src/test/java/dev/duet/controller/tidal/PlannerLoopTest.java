@@ -272,4 +272,45 @@ class PlannerLoopTest {
                 s.matches(
                     "not stopped \\(uncordoned\\): instance d. still holds 3 running requests"));
   }
+
+  @Test
+  void withoutAScalerNothingIsDrainedOrStartedAndTheCountStaysWhileFlipsStillRun() {
+    policies.replace(policy(4, 2), "test");
+    PlannerLoop loop =
+        new PlannerLoop(
+            new TidalPlanner(tracker, policies.current().policy()),
+            policies,
+            registry,
+            tracker,
+            flipper,
+            Planners.NO_SCALER,
+            drainer,
+            events,
+            () -> now);
+    worker("p0", InstanceRole.PREFILL);
+    worker("p1", InstanceRole.PREFILL);
+    worker("d0", InstanceRole.DECODE);
+    worker("d1", InstanceRole.DECODE);
+
+    loop.round(); // no traffic: one of each role is enough
+
+    assertThat(calls).as("no drain: the instance could not be stopped after it").isEmpty();
+    assertThat(registry.alive()).hasSize(4).noneMatch(i -> i.cordoned());
+    assertThat(loop.instances(now)).allMatch(i -> i.phase() == InstanceState.Phase.ACTIVE);
+    assertThat(details(EventKind.SCALE))
+        .singleElement()
+        .asString()
+        .startsWith("planner: not stopping ")
+        .contains("this controller has no scaler");
+
+    now += 70_000;
+    outputHeavy();
+    Decision d = loop.round();
+
+    assertThat(calls)
+        .as(String.join("\n", d.why()))
+        .isNotEmpty()
+        .allMatch(c -> c.startsWith("flip p") && c.endsWith(" DECODE"));
+    assertThat(details(EventKind.SCALE)).as("said once, not every round").hasSize(1);
+  }
 }

@@ -10,6 +10,7 @@ import dev.duet.controller.events.InMemoryEventLog;
 import dev.duet.controller.history.ClusterHistory;
 import dev.duet.controller.history.HistoryAdmin;
 import dev.duet.controller.openai.OpenAiResponses;
+import dev.duet.controller.planner.Scaler;
 import dev.duet.controller.policy.Policy;
 import dev.duet.controller.policy.PolicyStore;
 import dev.duet.controller.registry.InstanceRegistry;
@@ -177,6 +178,15 @@ public final class TestCluster implements AutoCloseable {
    * PlannerLoop#round}. Closed with the cluster.
    */
   public PlannerLoop wirePlanner(PolicyStore policies) {
+    return wirePlanner(policies, Planners.NO_SCALER, false);
+  }
+
+  /**
+   * Wires the tidal planner with {@code scaler}; when {@code run}, the loop runs its rounds on this
+   * cluster's Vert.x timer every interval of the current policy, as {@code duet controller
+   * --planner} does. Closed with the cluster.
+   */
+  public PlannerLoop wirePlanner(PolicyStore policies, Scaler scaler, boolean run) {
     PlannerLoop loop =
         Planners.wire(
             vertx,
@@ -187,8 +197,8 @@ public final class TestCluster implements AutoCloseable {
             admin,
             events,
             flipper,
-            Planners.NO_SCALER,
-            false);
+            scaler,
+            run);
     closers.add(0, loop);
     return loop;
   }

@@ -8,6 +8,7 @@ import dev.duet.controller.events.ClusterEvent;
 import dev.duet.controller.events.EventKind;
 import dev.duet.controller.gateway.TestCluster;
 import dev.duet.controller.planner.GroupPlan;
+import dev.duet.controller.planner.InstanceState;
 import dev.duet.controller.planner.Scaler;
 import dev.duet.controller.policy.Policy;
 import dev.duet.controller.policy.PolicyStore;
@@ -24,14 +25,18 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.IntSummaryStatistics;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,13 +50,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Six sim workers (three prefill, three decode) of {@code h100-llama3-8b} at a quarter of its
  * speed, behind the real gateway, with the real {@link PlannerLoop} running its rounds every two
- * seconds and flipping through the real {@code InPlaceRoleFlipper}; a fixed budget of six and no
- * scaler. The test sends a seeded tide: a prompt-heavy phase (prompts of ~600-800 tokens, 1-4
- * output tokens) that three prefill instances serve only above the TTFT SLO's utilization, then an
- * output-heavy one (short prompts, 60-100 output tokens) that keeps the decode instances busy. The
- * planner must move to more prefill in the first and to more decode in the second, flipping each
- * way at least once, while every request ends with all its tokens, the same tokens a replay on the
- * settled cluster gives, and every KV block is free at the end. The ratio's timeline is logged.
+ * seconds and flipping through the real {@code InPlaceRoleFlipper}; a fixed budget of six and a
+ * scaler that is not available (the loop must neither start, stop nor drain a worker). The test
+ * sends a seeded tide of non-streaming, seeded-sampling requests: an evening of long outputs (so
+ * that decode instances hold streams when the tide turns), a prompt-heavy phase (prompts of ~680
+ * tokens, 1-2 output tokens) and an output-heavy one (prompts of ~30 tokens, 50-90 output tokens).
+ * The policy sizes for half of the measured capacity, so three prefill instances are too few for
+ * the prompt-heavy phase and two decode instances too few for the output-heavy one, while the
+ * cluster serves either at any ratio. The planner must move to more prefill in the first and to
+ * more decode in the second, flipping each way at least once with requests in flight; every request
+ * must end with all its tokens, the same tokens a replay on the settled cluster gives (every
+ * migrated request and every eighth one), and every KV block must be free at the end. The ratio's
+ * timeline, the planner's sizing each round and the flips are logged.
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class CompressedTideIT {
@@ -79,10 +89,21 @@ class CompressedTideIT {
       rebalancer: {enabled: false}
       """;
 
+  /**
+   * Long streams on the decode instances when the prompt-heavy phase starts: flips migrate them.
+   */
+  private static final TideLoad.Phase EVENING =
+      new TideLoad.Phase("evening", 6, 2.5, 3, 15, 100, 160);
+
   private static final TideLoad.Phase PROMPT_HEAVY =
-      new TideLoad.Phase("prompt-heavy", 16, 3, 260, 320, 1, 2);
+      new TideLoad.Phase("prompt-heavy", 14, 3, 260, 320, 1, 2);
   private static final TideLoad.Phase OUTPUT_HEAVY =
-      new TideLoad.Phase("output-heavy", 22, 3, 3, 15, 50, 90);
+      new TideLoad.Phase("output-heavy", 20, 3, 3, 15, 50, 90);
+
+  /** A flip's detail when it moved running requests away or waited for prompts it held. */
+  private static final Pattern WORK_IN_FLIGHT =
+      Pattern.compile(
+          "migrated [1-9]\\d* of|\\((?:[1-9]\\d* queued, \\d+|\\d+ queued, [1-9]\\d*) running");
 
   private final SimModel model =
       SimModel.create(SimProfiles.named("h100-llama3-8b"), 64, SIM_SPEEDUP);
@@ -137,7 +158,7 @@ class CompressedTideIT {
             Duration.ZERO);
     PolicyStore policies = new PolicyStore(Clock.systemUTC());
     assertThat(policies.replace(POLICY, "test")).isInstanceOf(PolicyStore.Outcome.Accepted.class);
-    TideLoad tide = new TideLoad(7, List.of(PROMPT_HEAVY, OUTPUT_HEAVY));
+    TideLoad tide = new TideLoad(7, List.of(EVENING, PROMPT_HEAVY, OUTPUT_HEAVY));
     long start = System.nanoTime();
     Instant startWall = Instant.now();
     PlannerLoop loop = cluster.wirePlanner(policies, noScaling, true);
@@ -162,7 +183,7 @@ class CompressedTideIT {
     // every request: 200, all its tokens, a finish reason
     Map<Integer, String> texts = new ConcurrentHashMap<>();
     Map<String, Integer> byId = new ConcurrentHashMap<>();
-    Map<String, java.util.IntSummaryStatistics> promptTokens = new java.util.TreeMap<>();
+    Map<String, IntSummaryStatistics> promptTokens = new TreeMap<>();
     for (TideLoad.Sent s : sent) {
       HttpResponse<String> r = s.answer().get().response();
       TideLoad.Request q = s.request();
@@ -178,7 +199,7 @@ class CompressedTideIT {
           .isEqualTo("length");
       texts.put(q.n(), body.at("/choices/0/text").asText());
       promptTokens
-          .computeIfAbsent(q.phase().name(), k -> new java.util.IntSummaryStatistics())
+          .computeIfAbsent(q.phase().name(), k -> new IntSummaryStatistics())
           .accept(body.at("/usage/prompt_tokens").asInt());
       byId.put(body.path("id").asText(), q.n());
     }
@@ -218,6 +239,9 @@ class CompressedTideIT {
         .anyMatch(d -> d.startsWith("prefill → decode in"))
         .noneMatch(d -> d.startsWith("not flipped"));
     assertThat(loop.counts().flipsNotDone()).isZero();
+    assertThat(flips)
+        .as("some flip had requests in flight (migrated away, or prompts it finished first)")
+        .anyMatch(d -> WORK_IN_FLIGHT.matcher(d).find());
 
     // a fixed budget: nothing started, stopped or drained; every worker serving
     assertThat(scalerCalls).isEmpty();
@@ -274,7 +298,7 @@ class CompressedTideIT {
 
   private static long flipping(PlannerLoop loop) {
     return loop.instances(System.currentTimeMillis()).stream()
-        .filter(i -> i.phase() == dev.duet.controller.planner.InstanceState.Phase.FLIPPING)
+        .filter(i -> i.phase() == InstanceState.Phase.FLIPPING)
         .count();
   }
 
@@ -357,8 +381,7 @@ class CompressedTideIT {
     LOG.info("{}", out);
   }
 
-  private static void until(String what, java.util.function.BooleanSupplier condition)
-      throws InterruptedException {
+  private static void until(String what, BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
       Thread.sleep(20);

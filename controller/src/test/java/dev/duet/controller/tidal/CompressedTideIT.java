@@ -55,12 +55,12 @@ import org.slf4j.LoggerFactory;
  * sends a seeded tide of non-streaming, seeded-sampling requests: a prompt-heavy phase (prompts of
  * ~680 tokens, 1-2 output tokens), then an output-heavy one (prompts of ~30 tokens, 50-90 output
  * tokens). The policy sizes for half of the measured capacity, so three prefill instances are too
- * few for the first phase and two decode instances too few for the second, while the cluster
- * serves either phase at any ratio. The planner must move to more prefill in the first phase and to
- * more decode in the second, flipping each way at least once and at least once while the instance
- * held requests; every request must end with all its tokens, the same tokens a replay on the
- * settled cluster gives (every migrated request and every eighth one), and every KV block must be
- * free at the end. The ratio's timeline, the planner's sizing each round and the flips are logged.
+ * few for the first phase and two decode instances too few for the second, while the cluster serves
+ * either phase at any ratio. The planner must move to more prefill in the first phase and to more
+ * decode in the second, flipping each way at least once and at least once while the instance held
+ * requests; every request must end with all its tokens, the same tokens a replay on the settled
+ * cluster gives (every migrated request and every eighth one), and every KV block must be free at
+ * the end. The ratio's timeline, the planner's sizing each round and the flips are logged.
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class CompressedTideIT {

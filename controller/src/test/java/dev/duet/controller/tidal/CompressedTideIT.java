@@ -98,7 +98,7 @@ class CompressedTideIT {
    * A flip's detail when the instance held requests as it flipped: it moved running requests away,
    * waited for prompts it held, or waited at least 200 ms to empty (an empty instance takes two
    * looks 20 ms apart; longer means requests routed to it before the cordon, e.g. blocks reserved
-   * for a prompt being prefilled, finished there first).
+   * for a prompt being prefilled, had to leave it first).
    */
   private static final Pattern WORK_IN_FLIGHT =
       Pattern.compile(

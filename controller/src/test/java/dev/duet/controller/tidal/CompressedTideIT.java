@@ -80,7 +80,7 @@ class CompressedTideIT {
       budget: {minInstances: 6, maxInstances: 6}
       planner:
         intervalSeconds: 2
-        maxUtilization: 0.5
+        maxUtilization: 0.45
         correction: {min: 0.5, max: 1}
         predictor: {periodSeconds: 60, buckets: 30, trendWindow: 3}
         hysteresis: {band: 0.2}
@@ -90,7 +90,7 @@ class CompressedTideIT {
       """;
 
   private static final TideLoad.Phase PROMPT_HEAVY =
-      new TideLoad.Phase("prompt-heavy", 16, 3, 260, 320, 1, 2);
+      new TideLoad.Phase("prompt-heavy", 16, 3.5, 260, 320, 1, 2);
   private static final TideLoad.Phase OUTPUT_HEAVY =
       new TideLoad.Phase("output-heavy", 22, 3, 3, 15, 50, 90);
 

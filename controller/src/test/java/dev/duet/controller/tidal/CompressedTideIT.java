@@ -54,8 +54,8 @@ import org.slf4j.LoggerFactory;
  * minInstances == maxInstances}) and a scaler that is not available (the loop must neither start,
  * stop nor drain a worker, nor ask to). The test sends a seeded tide of non-streaming,
  * seeded-sampling requests: a prompt-heavy phase (prompts of ~680 tokens, 1-2 output tokens), then
- * an output-heavy one (prompts of ~30 tokens, 50-90 output tokens). The policy sizes for half of
- * the measured capacity, so three prefill instances are too few for the first phase and two decode
+ * an output-heavy one (prompts of ~30 tokens, 50-90 output tokens). The policy sizes for 45% of the
+ * measured capacity, so three prefill instances are too few for the first phase and two decode
  * instances too few for the second, while the cluster serves either phase at any ratio. The planner
  * must move to more prefill in the first phase and to more decode in the second, flipping each way
  * at least once and at least once while the instance held requests; every request must end with all

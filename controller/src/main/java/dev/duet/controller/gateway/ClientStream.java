@@ -42,6 +42,11 @@ final class ClientStream {
   private final List<Integer> tokens = new java.util.ArrayList<>();
   private final List<Upstream> upstreams = new java.util.ArrayList<>();
   private int delivered;
+  private int unreportedTokens; // delivered but not yet told to the request listener
+
+  /** Tokens per {@link RequestListener#outputTokens} report while a request streams. */
+  private static final int TOKEN_REPORT_BATCH = 8;
+
   private Upstream current;
   private java.util.function.Consumer<String> recover;
   private Runnable eventListener;
@@ -216,6 +221,13 @@ final class ClientStream {
     if (isFirst) {
       firstToken = System.nanoTime();
       metrics.listener().firstToken(id, firstToken - start);
+    }
+    if (ev.has("token")) {
+      unreportedTokens++;
+    }
+    if (unreportedTokens >= TOKEN_REPORT_BATCH || finished && unreportedTokens > 0) {
+      metrics.listener().outputTokens(id, unreportedTokens);
+      unreportedTokens = 0;
     }
     if (finished) {
       metrics

@@ -11,8 +11,8 @@ import java.util.function.LongSupplier;
 /**
  * Feeds the {@link LoadTracker} from the live cluster: the gateway's requests (each in the scenario
  * group the gateway classified it into and routes it to: arrival with its prompt tokens, TTFT at
- * the first token, output tokens and mean TPOT at the end) and the workers' heartbeats (measured
- * prefill and decode tokens/s per instance).
+ * the first token, output tokens as they stream, mean TPOT at the end) and the workers' heartbeats
+ * (measured prefill and decode tokens/s per instance).
  *
  * <p>Threading: {@link RequestListener} calls come on the event loop, heartbeats on the registry's
  * callers; the request → group map is concurrent and each request's entry lives from arrival to
@@ -52,9 +52,16 @@ public final class LoadFeed implements RequestListener {
       return;
     }
     long now = millis.getAsLong();
-    tracker.recordOutputTokens(group, now, outputTokens);
     if (outputTokens > 1) {
       tracker.recordFinished(group, now, (totalNanos - ttftNanos) / 1e6 / (outputTokens - 1));
+    }
+  }
+
+  @Override
+  public void outputTokens(String id, int tokens) {
+    String group = groups.get(id);
+    if (group != null) {
+      tracker.recordOutputTokens(group, millis.getAsLong(), tokens);
     }
   }
 

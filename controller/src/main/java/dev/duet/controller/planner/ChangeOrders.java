@@ -85,9 +85,29 @@ final class ChangeOrders {
             .toList();
     int floor = w.flowing ? 1 : 0;
     int done = 0;
+    // a decode instance's streams migrate to the group's other decode instances: their free KV
+    // must hold them and leave a tenth of it for the arrivals meanwhile
+    long othersFree = serving.stream().mapToLong(InstanceState::freeKvTokens).sum();
+    long othersTotal = serving.stream().mapToLong(InstanceState::kvTokens).sum();
+    String kvHeld = null;
     for (InstanceState i : candidates) {
       if (done == want || flipsLeft == 0 || serving.size() - done - 1 < floor) {
         break;
+      }
+      if (from == InstanceRole.DECODE && i.kvTokens() > 0) {
+        long used = Math.max(0, i.kvTokens() - i.freeKvTokens());
+        long room = othersFree - i.freeKvTokens() - (othersTotal - i.kvTokens()) / 10;
+        if (used > room) {
+          kvHeld =
+              kvHeld != null
+                  ? kvHeld
+                  : String.format(
+                      "%s holds %d tokens of KV, the other decode instances have room for %d",
+                      i.id(), used, Math.max(0, room));
+          continue;
+        }
+        othersFree -= i.freeKvTokens() + used;
+        othersTotal -= i.kvTokens();
       }
       actions.add(new Action.Flip(i.id(), w.name, from, to));
       taken.add(i.id());
@@ -102,13 +122,15 @@ final class ChangeOrders {
       String reason =
           flipsLeft == 0
               ? "the cap of " + in.policy().planner().maxFlipsPerInterval() + " flips per interval"
-              : serving.size() - done - 1 < floor && candidates.size() > done
-                  ? "the last serving " + name(from) + " instance stays while traffic flows"
-                  : "the other "
-                      + name(from)
-                      + " instances flipped or started less than "
-                      + flipCooldownMs / 1000
-                      + " s ago";
+              : kvHeld != null
+                  ? "their streams would not fit the rest: " + kvHeld
+                  : serving.size() - done - 1 < floor && candidates.size() > done
+                      ? "the last serving " + name(from) + " instance stays while traffic flows"
+                      : "the other "
+                          + name(from)
+                          + " instances flipped or started less than "
+                          + flipCooldownMs / 1000
+                          + " s ago";
       why.add(
           String.format(
               "%s: %d of %d %s → %s flip(s) held: %s",

@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param decodeTokensPerS measured decode throughput (all streams), 0 if never measured
  * @param maxBatch streams it runs at once
  * @param kvTokens tokens its KV cache holds, 0 if unknown (then KV memory bounds nothing)
+ * @param freeKvTokens of those, the ones no request holds or has reserved
  * @param decodeStep its measured decode pass time, {@link StepTime#UNKNOWN} if not measured
  * @param running requests it holds now
  * @param queuedPromptTokens prompt tokens waiting in its queue
@@ -31,6 +32,7 @@ public record InstanceState(
     double decodeTokensPerS,
     int maxBatch,
     long kvTokens,
+    long freeKvTokens,
     StepTime decodeStep,
     int running,
     long queuedPromptTokens,
@@ -58,7 +60,7 @@ public record InstanceState(
       throw new IllegalArgumentException(
           id + ": throughputs must be >= 0, got " + prefillTokensPerS + ", " + decodeTokensPerS);
     }
-    if (maxBatch < 1 || kvTokens < 0 || running < 0 || queuedPromptTokens < 0) {
+    if (maxBatch < 1 || kvTokens < 0 || freeKvTokens < 0 || running < 0 || queuedPromptTokens < 0) {
       throw new IllegalArgumentException(
           id
               + ": needs maxBatch >= 1, kvTokens >= 0, running >= 0, queuedPromptTokens >= 0; got "
@@ -92,6 +94,7 @@ public record InstanceState(
         prefillTokensPerS,
         decodeTokensPerS,
         maxBatch,
+        0,
         0,
         StepTime.UNKNOWN,
         running,

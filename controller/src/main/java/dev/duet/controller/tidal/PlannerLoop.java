@@ -220,6 +220,7 @@ public final class PlannerLoop implements AutoCloseable {
               cap.map(LoadTracker.InstanceCapacity::decodeTokensPerS).orElse(0.0),
               v.descriptor().maxBatch(),
               (long) v.descriptor().kvBlocks() * v.descriptor().blockSize(),
+              (long) v.load().freeKvBlocks() * v.descriptor().blockSize(),
               cap.map(LoadTracker.InstanceCapacity::decodeStep).orElse(StepTime.UNKNOWN),
               v.load().running(),
               v.load().queuedPromptTokens(),

@@ -178,6 +178,45 @@ class PlannerLimitsTest {
   }
 
   @Test
+  void aDecodeInstanceFlipsOnlyWhenTheOthersHaveKvRoomForTheStreamsItMigrates() {
+    // prompt-heavy load wants one decode instance of three flipped to prefill
+    var full = new PlannerFixture().add(G, PREFILL, 2);
+    full.instances.add(decode("d0", 10_000, 2_000));
+    full.instances.add(decode("d1", 10_000, 2_500));
+    full.instances.add(decode("d2", 10_000, 3_000));
+    Decision held = full.plan(Map.of(G, PROMPT_HEAVY));
+    assertThat(flips(held)).isEmpty();
+    assertThat(held.why())
+        .anyMatch(w -> w.contains("would not fit the rest: d0 holds 8000 tokens of KV"));
+
+    var roomy = new PlannerFixture().add(G, PREFILL, 2);
+    roomy.instances.add(decode("d0", 10_000, 2_000));
+    roomy.instances.add(decode("d1", 10_000, 9_000));
+    roomy.instances.add(decode("d2", 10_000, 9_500));
+    // d0 holds 8000 tokens: d1 and d2 have 18500 free, 2000 of which stay for arrivals
+    assertThat(flips(roomy.plan(Map.of(G, PROMPT_HEAVY))))
+        .extracting(Action.Flip::instanceId)
+        .containsExactly("d0");
+  }
+
+  private static InstanceState decode(String id, long kvTokens, long freeKvTokens) {
+    return new InstanceState(
+        id,
+        G,
+        DECODE,
+        InstanceState.Phase.ACTIVE,
+        PlannerFixture.PREFILL_CAP,
+        PlannerFixture.DECODE_CAP,
+        32,
+        kvTokens,
+        freeKvTokens,
+        dev.duet.controller.registry.StepTime.UNKNOWN,
+        1,
+        0,
+        0);
+  }
+
+  @Test
   void groupsKeepTheirOwnInstancesAndRatios() {
     String yaml =
         BASE.replace("budget: {maxInstances: 6}", "budget: {maxInstances: 12}")

@@ -195,9 +195,10 @@ class SimModelTest {
       t0 = System.nanoTime();
       e.decode(List.of(g));
       long decode = System.nanoTime() - t0;
-      // Never early; late only by scheduling noise on a loaded machine.
-      assertThat(prefill / 1e6).isBetween(40.0, 40.0 + 60);
-      assertThat(decode / 1e6).isBetween(30.0, 30.0 + 60);
+      // Never early beyond clock noise (a CI run once measured 29.999967 ms for a 30 ms pass);
+      // late only by scheduling noise on a loaded machine.
+      assertThat(prefill / 1e6).isBetween(40.0 - 0.1, 40.0 + 60);
+      assertThat(decode / 1e6).isBetween(30.0 - 0.1, 30.0 + 60);
       // Layer l is reported after l/4 of the pass (its share), before the pass ends.
       for (int l = 1; l < 4; l++) {
         assertThat((layerAt[l] - layerAt[0]) / 1e6).isGreaterThanOrEqualTo(10.0 * l);

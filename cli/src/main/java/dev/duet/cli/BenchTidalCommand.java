@@ -63,7 +63,7 @@ final class BenchTidalCommand implements Callable<Integer> {
   @Option(
       names = "--peak-rate",
       split = ",",
-      defaultValue = "6,9,12",
+      defaultValue = "13,16",
       description =
           "Requests/s at a peak; several (comma-separated, rising) run the day at each and report"
               + " each run's goodput the way DistServe defines it: the highest peak rate at which"

@@ -52,17 +52,34 @@ public final class FlipCheck {
               id
                   + " is the only live, uncordoned "
                   + from.wireName()
-                  + " instance: flipping it leaves none to serve "
+                  + " instance of group "
+                  + found.get().descriptor().group()
+                  + ": flipping it leaves none to serve its "
                   + from.wireName()
                   + " (force it to flip anyway)"));
     }
     return Optional.empty();
   }
 
-  /** Live, uncordoned instances of {@code role} other than {@code id}. */
+  /**
+   * Live, uncordoned instances of {@code role} other than {@code id}, in {@code id}'s scenario
+   * group (each group keeps its own instances; the default group's only stand in for a group that
+   * has none).
+   */
   public static long othersOfRole(List<InstanceView> alive, String id, InstanceRole role) {
+    String group =
+        alive.stream()
+            .filter(i -> i.id().equals(id))
+            .map(i -> i.descriptor().group())
+            .findFirst()
+            .orElse(null);
     return alive.stream()
-        .filter(i -> !i.id().equals(id) && !i.cordoned() && i.descriptor().role() == role)
+        .filter(
+            i ->
+                !i.id().equals(id)
+                    && !i.cordoned()
+                    && i.descriptor().role() == role
+                    && (group == null || i.descriptor().group().equals(group)))
         .count();
   }
 }

@@ -53,6 +53,30 @@ class FlipCheckTest {
   }
 
   @Test
+  void theLastDecodeInstanceOfAGroupFlipsOnlyWhenForcedThoughOtherGroupsHaveDecode() {
+    List<InstanceView> cluster =
+        List.of(
+            view("p1", PREFILL, false),
+            view("d1", DECODE, false),
+            grouped("bp", PREFILL, "batch"),
+            grouped("bd", DECODE, "batch"));
+    var refusal = FlipCheck.refusal(cluster, "bd", PREFILL, false, false);
+    assertThat(refusal).isPresent();
+    assertThat(refusal.orElseThrow().message()).contains("only live", "decode", "group batch");
+    assertThat(FlipCheck.refusal(cluster, "bd", PREFILL, false, true)).isEmpty();
+    assertThat(FlipCheck.othersOfRole(cluster, "d1", DECODE)).isZero();
+  }
+
+  private static InstanceView grouped(String id, InstanceRole role, String group) {
+    return new InstanceView(
+        new InstanceDescriptor(id, role, "http://127.0.0.1:1", "m", 64, 16, 8, group),
+        InstanceLoad.idle(64),
+        0,
+        true,
+        false);
+  }
+
+  @Test
   void colocatedUnknownFlippingAndBadTargetsAreRefusedWithTheirStatus() {
     assertThat(status("b1", DECODE, false, true)).isEqualTo(409);
     assertThat(status("nope", DECODE, false, true)).isEqualTo(404);

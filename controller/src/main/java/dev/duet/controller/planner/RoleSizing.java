@@ -5,6 +5,7 @@ import dev.duet.controller.policy.Policy;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.StepTime;
 import java.util.List;
+import java.util.function.DoubleUnaryOperator;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -154,17 +155,7 @@ final class RoleSizing {
         batch = 1;
       }
       double capacity = 1000 * batch / t.ms(batch);
-      double c = 1;
-      if (observed.tpot().samples() >= s.correction().minSamples()
-          && current > 0
-          && observed.tpot().meanMs() > 0) {
-        double expectedMs = t.ms(Math.max(1, runningPerInstance));
-        c = s.correction().clamp(expectedMs / observed.tpot().meanMs());
-        why.add(
-            String.format(
-                "%s: decode correction %.2f (model TPOT %.1f ms at %.1f streams, observed %.1f ms)",
-                g, c, expectedMs, runningPerInstance, observed.tpot().meanMs()));
-      }
+      double c = decodeCorrection(observed, current, runningPerInstance, t::ms, s, why);
       why.add(
           String.format(
               "%s: decode pass %.1f + %.2f ms/row: %.0f streams (bound by %s) at %.1f ms/token,"
@@ -172,17 +163,9 @@ final class RoleSizing {
               g, t.fixedMs(), t.perRowMs(), batch, bound, t.ms(batch), capacity));
       return Sizing.of(capacity, c, rho, forecast.outputTokensPerS() / (capacity * c * rho));
     }
-    double c = 1;
-    if (observed.tpot().samples() >= s.correction().minSamples()
-        && current > 0
-        && observed.tpot().meanMs() > 0) {
-      double expectedMs = 1000 * Math.max(1, runningPerInstance) / cap.decode();
-      c = s.correction().clamp(expectedMs / observed.tpot().meanMs());
-      why.add(
-          String.format(
-              "%s: decode correction %.2f (model TPOT %.1f ms at %.1f streams, observed %.1f ms)",
-              g, c, expectedMs, runningPerInstance, observed.tpot().meanMs()));
-    }
+    double c =
+        decodeCorrection(
+            observed, current, runningPerInstance, b -> 1000 * b / cap.decode(), s, why);
     double byThroughput = forecast.outputTokensPerS() / (cap.decode() * c * rho);
     double streams = forecast.arrivalsPerS() * forecast.meanOutputTokens() * slo.tpotMs() / 1000;
     double bySlots = streams / cap.maxBatch();
@@ -201,6 +184,31 @@ final class RoleSizing {
               g, 1000 / (cap.decode() * c), slo.tpotMs()));
     }
     return Sizing.of(cap.decode(), c, rho, Math.max(byThroughput, Math.max(bySlots, byKv)));
+  }
+
+  /**
+   * The decode correction factor: the model's TPOT at the streams each instance runs ({@code
+   * modelMs} of a stream count) over the observed mean TPOT, clamped; 1 until enough samples.
+   */
+  private static double decodeCorrection(
+      GroupLoad observed,
+      int current,
+      double runningPerInstance,
+      DoubleUnaryOperator modelMs,
+      PlannerSettings s,
+      List<String> why) {
+    if (observed.tpot().samples() < s.correction().minSamples()
+        || current == 0
+        || !(observed.tpot().meanMs() > 0)) {
+      return 1;
+    }
+    double expectedMs = modelMs.applyAsDouble(Math.max(1, runningPerInstance));
+    double c = s.correction().clamp(expectedMs / observed.tpot().meanMs());
+    why.add(
+        String.format(
+            "%s: decode correction %.2f (model TPOT %.1f ms at %.1f streams, observed %.1f ms)",
+            observed.group(), c, expectedMs, runningPerInstance, observed.tpot().meanMs()));
+    return c;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.duet.controller.planner;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.duet.controller.registry.StepTime;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -65,5 +66,15 @@ class LoadTrackerTest {
     assertThat(c.lastReportMillis()).isEqualTo(3000);
     t.forgetInstance("w1");
     assertThat(t.capacities()).isEmpty();
+  }
+
+  @Test
+  void keepsTheLastMeasuredDecodePassTimeWhenAReportHasNone() {
+    var t = new LoadTracker(Duration.ofSeconds(10));
+    t.reportInstance("w1", 1000, 0, 300, new StepTime(30, 0.4));
+    t.reportInstance("w1", 2000, 0, 300, StepTime.UNKNOWN);
+    assertThat(t.capacity("w1").orElseThrow().decodeStep()).isEqualTo(new StepTime(30, 0.4));
+    t.reportInstance("w1", 3000, 0, 300, new StepTime(28, 0.5));
+    assertThat(t.capacity("w1").orElseThrow().decodeStep()).isEqualTo(new StepTime(28, 0.5));
   }
 }

@@ -136,6 +136,11 @@ class RoleFlipTest {
     assertThat(role("w1")).isEqualTo(InstanceRole.PREFILL);
     assertThat(cluster.registry.find("w1").orElseThrow().cordoned()).isFalse();
     assertThat(flips()).hasSize(1).first().satisfies(e -> assertThat(e.instance()).isEqualTo("w1"));
+    // the decode passes w2 ran reach the controller's registry with its heartbeats (the planner
+    // sizes decode from them)
+    until(
+        "w2 reports its decode pass time",
+        () -> cluster.registry.find("w2").orElseThrow().load().decodeStep().known());
 
     // It now prefills: with w0 cordoned, a new prompt can only be prefilled there.
     cluster.registry.cordon("w0", true);

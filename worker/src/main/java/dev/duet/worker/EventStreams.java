@@ -31,12 +31,21 @@ final class EventStreams {
     this.metrics = metrics;
   }
 
-  /** A new stream of request {@code id}'s events onto {@code resp}. */
+  /**
+   * A new stream of request {@code id}'s events onto {@code resp}. It is forgotten when the
+   * response ends (finished, refused, migrated) or {@link #forget}s it (its client went away).
+   */
   EventStream open(
       HttpServerResponse resp, Context ctx, AtomicBoolean done, int promptTokens, String id) {
     EventStream s = new EventStream(resp, ctx, done, promptTokens, id);
     streams.put(id, s);
+    resp.endHandler(v -> streams.remove(id, s));
     return s;
+  }
+
+  /** Drops request {@code id}'s open stream: its client went away before it ended. */
+  void forget(String id) {
+    streams.remove(id);
   }
 
   /** Ends request {@code id}'s stream because it now runs elsewhere; false when none is open. */

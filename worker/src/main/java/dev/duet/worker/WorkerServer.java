@@ -326,6 +326,7 @@ public final class WorkerServer implements AutoCloseable {
     resp.closeHandler(
         v -> {
           if (!done.get()) {
+            streams.forget(snap.id());
             loop.cancel(snap.id());
           }
         });
@@ -444,6 +445,7 @@ public final class WorkerServer implements AutoCloseable {
     resp.closeHandler(
         v -> {
           if (!done.get()) {
+            streams.forget(r.id());
             LOG.info("request {}: client went away; cancelling", r.id());
             loop.cancel(r.id());
           }

@@ -144,12 +144,14 @@ class MigrationTest {
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(404);
+    String where = cluster.gateway.inFlight().find(s.id).orElseThrow().instance();
     // Not an instance that can take it: a prefill instance, or an unknown one.
     assertThat(migrate(s.id, "w0", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");
     assertThat(migrate(s.id, "nope", Migrator.Options.defaults()).outcome()).isEqualTo("no_target");
     // Too many stages: with no pre-copy allowed and a context over the delta, it gives up.
     Migrator.Result gaveUp = migrate(s.id, null, new Migrator.Options(0, 1));
     assertThat(gaveUp.outcome()).as(gaveUp.detail()).isEqualTo("gave_up");
+    assertThat(cluster.gateway.inFlight().find(s.id).orElseThrow().instance()).isEqualTo(where);
     s.read(1);
     // The target cannot reserve: another request's reservation holds nearly all of w3's blocks.
     String w3 = cluster.registry.find("w3").orElseThrow().descriptor().endpoint();
@@ -162,6 +164,7 @@ class MigrationTest {
     assertThat(filler.statusCode()).as(filler.body()).isEqualTo(200);
     Migrator.Result refused = migrate(s.id, "w3", Migrator.Options.defaults());
     assertThat(refused.outcome()).as(refused.detail()).isEqualTo("target_refused");
+    assertThat(cluster.gateway.inFlight().find(s.id).orElseThrow().instance()).isEqualTo(where);
     http.send(
         HttpRequest.newBuilder(java.net.URI.create(w3 + "/internal/v1/cancel"))
             .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"filler\"}"))
@@ -194,14 +197,16 @@ class MigrationTest {
         small.workerEngines.get(target).kv().close();
         Migrator.Result r = migrate(s.id, "w" + target, Migrator.Options.defaults());
         assertThat(r.outcome()).as(r.detail()).isEqualTo("target_failed");
+        assertThat(small.gateway.inFlight().find(s.id).orElseThrow().instance()).isEqualTo(source);
         s.read(Integer.MAX_VALUE);
         assertThat(s.text.toString()).isEqualTo(reference.text.toString());
+        // the source freed the request's blocks when it ended, the target its reservation
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (small.engines.get(3 - target).cache().usedBlocks() > 0
-            && System.nanoTime() < deadline) {
+        while (small.usedBlocks() > 0 && System.nanoTime() < deadline) {
           Thread.sleep(20);
         }
         assertThat(small.engines.get(3 - target).cache().usedBlocks()).isZero();
+        assertThat(small.engines.get(target).cache().usedBlocks()).isZero();
       } finally {
         cluster = shared;
       }

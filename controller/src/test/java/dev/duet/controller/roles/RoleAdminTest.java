@@ -91,6 +91,11 @@ class RoleAdminTest {
     assertThat(same.statusCode()).isEqualTo(200);
     assertThat(JSON.readTree(same.body()).path("done").asBoolean()).isTrue();
     assertThat(cluster.registry.find("w2").orElseThrow().cordoned()).isFalse();
+    // refused flips did not go ahead behind the 409s
+    assertThat(cluster.registry.find("w2").orElseThrow().descriptor().role())
+        .isEqualTo(InstanceRole.DECODE);
+    assertThat(cluster.registry.find("w0").orElseThrow().descriptor().role())
+        .isEqualTo(InstanceRole.BOTH);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.duet.cli;
 
+import dev.duet.controller.registry.InstanceDescriptor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -12,7 +13,7 @@ import java.util.regex.Pattern;
 record LocalWorker(String role, String group) {
 
   /** The group of workers started without {@code --group}. */
-  static final String DEFAULT_GROUP = "default";
+  static final String DEFAULT_GROUP = InstanceDescriptor.DEFAULT_GROUP;
 
   private static final Pattern GROUP = Pattern.compile("([^=\\s]+)=(\\d+):(\\d+)");
 

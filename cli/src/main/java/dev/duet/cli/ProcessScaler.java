@@ -5,7 +5,6 @@ import dev.duet.controller.registry.InstanceRole;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -62,7 +61,7 @@ final class ProcessScaler implements Scaler, AutoCloseable {
             List.of(
                 "worker",
                 "--role",
-                role.name().toLowerCase(Locale.ROOT),
+                role.wireName(),
                 "--controller",
                 controllerUrl,
                 "--model",

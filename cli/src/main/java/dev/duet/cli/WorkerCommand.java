@@ -2,6 +2,7 @@ package dev.duet.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.duet.controller.registry.InstanceDescriptor;
 import dev.duet.engine.exec.BatchScheduler;
 import dev.duet.engine.exec.EngineOptions;
 import dev.duet.engine.exec.InferenceEngine;
@@ -44,7 +45,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Option(
       names = "--group",
-      defaultValue = "default",
+      defaultValue = InstanceDescriptor.DEFAULT_GROUP,
       paramLabel = "NAME",
       description =
           "The scenario group it serves (a group of the controller's policy, docs/planner.md):"

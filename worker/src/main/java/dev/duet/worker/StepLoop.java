@@ -244,11 +244,14 @@ public final class StepLoop implements AutoCloseable {
       try {
         Runnable c =
             scheduler.hasWork() ? commands.poll() : commands.poll(100, TimeUnit.MILLISECONDS);
+        boolean changed = c != null;
         while (c != null) {
           c.run();
           c = commands.poll();
         }
-        publishLoad(); // what the pass about to run holds (a prefill pass may take long)
+        if (changed) {
+          publishLoad(); // what the pass about to run holds (a prefill pass may take long)
+        }
         long t0 = System.nanoTime();
         if (scheduler.step()) {
           steps++;

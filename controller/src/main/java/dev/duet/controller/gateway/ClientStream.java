@@ -42,7 +42,7 @@ final class ClientStream {
   private final List<Integer> tokens = new java.util.ArrayList<>();
   private final List<Upstream> upstreams = new java.util.ArrayList<>();
   private int delivered;
-  private int unreportedTokens; // delivered but not yet told to the request listener
+  private int reportedTokens; // of tokens, those told to the request listener
 
   /** Tokens per {@link RequestListener#outputTokens} report while a request streams. */
   private static final int TOKEN_REPORT_BATCH = 8;
@@ -222,12 +222,10 @@ final class ClientStream {
       firstToken = System.nanoTime();
       metrics.listener().firstToken(id, firstToken - start);
     }
-    if (ev.has("token")) {
-      unreportedTokens++;
-    }
-    if (unreportedTokens >= TOKEN_REPORT_BATCH || finished && unreportedTokens > 0) {
-      metrics.listener().outputTokens(id, unreportedTokens);
-      unreportedTokens = 0;
+    int unreported = tokens.size() - reportedTokens;
+    if (unreported >= TOKEN_REPORT_BATCH || finished && unreported > 0) {
+      metrics.listener().outputTokens(id, unreported);
+      reportedTokens = tokens.size();
     }
     if (finished) {
       metrics

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
@@ -244,6 +243,6 @@ final class ChangeOrders {
   }
 
   private static String name(InstanceRole role) {
-    return role.name().toLowerCase(Locale.ROOT);
+    return role.wireName();
   }
 }

@@ -6,7 +6,6 @@ import dev.duet.controller.registry.InstanceRole;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -200,7 +199,7 @@ public final class Planner {
               "%s: %s stays at %d, not %d: %d would run at %.0f%% of its usable capacity, above the"
                   + " %.0f%% hysteresis line",
               w.name,
-              role.name().toLowerCase(Locale.ROOT),
+              role.wireName(),
               target,
               wanted,
               target - 1,
@@ -315,7 +314,7 @@ public final class Planner {
           String.format(
               "budget: %s %s cut to %d to fit %d instances (SLO at risk)",
               cut.name,
-              cutRole.name().toLowerCase(Locale.ROOT),
+              cutRole.wireName(),
               cutRole == InstanceRole.PREFILL ? cut.targetPrefill : cut.targetDecode,
               available));
     }

@@ -1,5 +1,6 @@
 package dev.duet.controller.policy;
 
+import dev.duet.controller.registry.InstanceDescriptor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,7 +26,7 @@ public record Policy(
     List<ScenarioGroup> groups) {
 
   /** The group of requests no configured group matches. */
-  public static final String DEFAULT_GROUP = "default";
+  public static final String DEFAULT_GROUP = InstanceDescriptor.DEFAULT_GROUP;
 
   public Policy {
     Objects.requireNonNull(slo, "slo");

@@ -28,6 +28,11 @@ public interface RoleFlipper {
     return flip(instance, to);
   }
 
+  /** Whether this flipper can flip at all (the operator API and the planner say so when not). */
+  default boolean available() {
+    return true;
+  }
+
   /** Whether a flip of {@code instance} is under way now. */
   default boolean flipping(String instance) {
     return false;

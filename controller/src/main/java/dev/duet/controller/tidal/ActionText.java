@@ -5,7 +5,6 @@ import dev.duet.controller.planner.Decision;
 import dev.duet.controller.registry.InstanceRole;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /** The words of the planner loop's events: an action's reasons, a flip's arrow. Stateless. */
 final class ActionText {
@@ -33,7 +32,7 @@ final class ActionText {
   }
 
   static String role(InstanceRole r) {
-    return r.name().toLowerCase(Locale.ROOT);
+    return r.wireName();
   }
 
   static String rootMessage(Throwable e) {

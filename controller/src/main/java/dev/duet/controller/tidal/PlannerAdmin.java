@@ -20,7 +20,6 @@ import dev.duet.controller.policy.VersionedPolicy;
 import io.vertx.core.Future;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
@@ -168,6 +167,6 @@ public final class PlannerAdmin {
   }
 
   private static String role(dev.duet.controller.registry.InstanceRole r) {
-    return r.name().toLowerCase(Locale.ROOT);
+    return r.wireName();
   }
 }

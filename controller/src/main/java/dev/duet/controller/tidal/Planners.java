@@ -97,8 +97,7 @@ public final class Planners {
             new GatewayDrainer(vertx, gateway, registry, events, DRAIN_TIMEOUT),
             events,
             millis);
-    PlannerAdmin.register(
-        admin, policies, loop, run, !(flipper instanceof UnavailableRoleFlipper), millis);
+    PlannerAdmin.register(admin, policies, loop, run, flipper.available(), millis);
     if (run) {
       loop.start(vertx);
     }

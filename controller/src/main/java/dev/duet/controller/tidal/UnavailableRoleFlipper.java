@@ -27,13 +27,14 @@ public final class UnavailableRoleFlipper implements RoleFlipper {
   }
 
   @Override
+  public boolean available() {
+    return false;
+  }
+
+  @Override
   public Future<FlipResult> flip(String instance, InstanceRole to) {
     InstanceRole from = registry.find(instance).map(v -> v.descriptor().role()).orElse(null);
-    events.record(
-        EventKind.FLIP,
-        instance,
-        null,
-        "not flipped to " + to.name().toLowerCase(java.util.Locale.ROOT) + ": " + WHY);
+    events.record(EventKind.FLIP, instance, null, "not flipped to " + to.wireName() + ": " + WHY);
     return Future.succeededFuture(new FlipResult(instance, from, to, false, 0, WHY));
   }
 }

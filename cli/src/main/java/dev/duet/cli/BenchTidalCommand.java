@@ -17,6 +17,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Spec;
     description = {
       "A compressed day of traffic whose volume and prompt/output mix swing (a prompt-heavy peak,"
           + " a trough, an output-heavy peak, a trough; lengths from the Azure code trace's long"
-          + " prompts and the conversation trace's short ones in --traces, else synthetic)"
+          + " prompts and the conversation trace's long answers (--output-heavy) in --traces, else"
+          + " synthetic)"
           + " against a fixed budget of --workers emulated-GPU workers (duet local --engine sim):"
           + " at each --peak-rate, with the tidal planner (duet local --planner, flips only) and"
           + " once per static prefill:decode ratio in --ratios. Prints each run's SLO attainment,"
@@ -115,6 +117,16 @@ final class BenchTidalCommand implements Callable<Integer> {
   @Option(names = "--traces", defaultValue = "../shared/traces", description = "Trace CSVs.")
   Path traces;
 
+  @Option(
+      names = "--output-heavy",
+      defaultValue = "long-answers",
+      description =
+          "Which conversation requests make the output-heavy peak: long-answers (answers of at"
+              + " least 256 tokens, a third of the trace: mean 1080 prompt, 425 output tokens) or"
+              + " short-prompts (prompts of at most 1024 tokens, half of it: mean 460 prompt, 158"
+              + " output tokens, which an instance decodes by the hundred).")
+  String outputHeavy;
+
   @Option(names = "--seed", defaultValue = "1", description = "Arrivals and lengths seed.")
   long seed;
 
@@ -186,7 +198,7 @@ final class BenchTidalCommand implements Callable<Integer> {
     }
     List<Double> rates = peakRates.stream().sorted().toList();
     Path dir = Files.createTempDirectory("duet-bench-tidal");
-    TidalDay first = TidalDay.of(minutes * 60, rates.getFirst(), trough, traces);
+    TidalDay first = day(rates.getFirst());
     System.err.printf(
         Locale.ROOT,
         "bench tidal: a %.1f-minute day, %s / %s, peaks of %s req/s, %d %s workers at %.2fx speed;"
@@ -208,7 +220,7 @@ final class BenchTidalCommand implements Callable<Integer> {
     Files.writeString(policy, policy());
     List<Run> runs = new ArrayList<>();
     for (double rate : rates) {
-      TidalDay day = TidalDay.of(minutes * 60, rate, trough, traces);
+      TidalDay day = day(rate);
       for (String name : names) {
         if (name.equals(PLANNER)) {
           runs.add(run(name, workers / 2, workers - workers / 2, policy, true, day, dir));
@@ -294,11 +306,16 @@ final class BenchTidalCommand implements Callable<Integer> {
     Files.writeString(
         svg,
         TidalChart.svg(
-            TidalDay.of(minutes * 60, rate, trough, traces),
+            day(rate),
             (planned != null ? planned : staticRun).requests(),
             planned != null ? planned.timeline() : List.of(),
             staticRun.timeline(),
             staticRun.name()));
+  }
+
+  /** The day this bench plays, at a peak of {@code rate} requests per second. */
+  private TidalDay day(double rate) {
+    return TidalDay.of(minutes * 60, rate, trough, traces, TidalDay.OutputHeavy.of(outputHeavy));
   }
 
   private List<String> defaultRatios() {
@@ -375,21 +392,31 @@ final class BenchTidalCommand implements Callable<Integer> {
       TidalLoad load =
           new TidalLoad(c.base, m.path("id").asText(), m.path("max_model_len").asInt());
       List<TidalChart.Point> timeline = Collections.synchronizedList(new ArrayList<>());
-      for (int k = 1; planner && k <= warmupDays; k++) {
-        System.err.printf(
-            "bench tidal: %s: warm-up day %d of %d (not measured: the predictor learns the tide)%n",
-            name, k, warmupDays);
-        List<TidalLoad.Request> seen = load.run(day, seed + 1000L * k);
-        System.err.printf(
-            Locale.ROOT,
-            "bench tidal: %s: warm-up day %d: %d requests, %d failed%n",
-            name,
-            k,
-            seen.size(),
-            seen.stream().filter(q -> !q.ok()).count());
+      // warm-up days and the measured one back to back, each a period after the one before
+      long dayNanos = Math.round(day.daySeconds() * 1e9);
+      long first = System.nanoTime();
+      int warmups = planner ? warmupDays : 0;
+      List<Thread> warming = new ArrayList<>();
+      for (int k = 1; k <= warmups; k++) {
+        int n = k;
+        long start = first + (k - 1) * dayNanos;
+        warming.add(
+            Thread.ofVirtual()
+                .start(
+                    () -> {
+                      try {
+                        warmUp(load, day, n, start, name);
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                      }
+                    }));
+      }
+      long t0 = first + warmups * dayNanos;
+      long ahead = t0 - System.nanoTime();
+      if (ahead > 0) {
+        TimeUnit.NANOSECONDS.sleep(ahead);
       }
       int flipsBefore = planner ? c.flips() : 0;
-      long t0 = System.nanoTime();
       Instant dayStart = Instant.now();
       Thread sampler =
           Thread.ofVirtual()
@@ -406,9 +433,12 @@ final class BenchTidalCommand implements Callable<Integer> {
                       }
                     }
                   });
-      List<TidalLoad.Request> requests = load.run(day, seed);
+      List<TidalLoad.Request> requests = load.run(day, seed, t0);
       sampler.interrupt();
       sampler.join();
+      for (Thread w : warming) {
+        w.join();
+      }
       Run r =
           new Run(
               name,
@@ -450,6 +480,22 @@ final class BenchTidalCommand implements Callable<Integer> {
     }
   }
 
+  /** Plays warm-up day {@code k} from {@code start}, unmeasured, and says how it went. */
+  private void warmUp(TidalLoad load, TidalDay day, int k, long start, String name)
+      throws InterruptedException {
+    System.err.printf(
+        "bench tidal: %s: warm-up day %d of %d (not measured: the predictor learns the tide)%n",
+        name, k, warmupDays);
+    List<TidalLoad.Request> seen = load.run(day, seed + 1000L * k, start);
+    System.err.printf(
+        Locale.ROOT,
+        "bench tidal: %s: warm-up day %d: %d requests, %d failed%n",
+        name,
+        k,
+        seen.size(),
+        seen.stream().filter(q -> !q.ok()).count());
+  }
+
   private void report(List<Run> runs, List<Goodput> goodputs, Goodput best, Goodput planned)
       throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -461,6 +507,7 @@ final class BenchTidalCommand implements Callable<Integer> {
       o.put("sim_speedup", simSpeedup);
       o.put("slo_ttft_ms", sloTtftMs);
       o.put("slo_tpot_ms", sloTpotMs);
+      o.put("output_heavy", outputHeavy);
       o.put("attainment_goal", attainment);
       o.put("best_static", best.name());
       ArrayNode g = o.putArray("goodput");

@@ -45,30 +45,89 @@ public record TidalDay(
   }
 
   /**
-   * The Azure traces in {@code traces} when both are there, else synthetic ranges of the same
-   * character. Prompt-heavy traffic is the code trace's requests with prompts of at least {@link
-   * #LONG_PROMPT} tokens (62% of it; mean 3037 prompt, 28 output tokens); output-heavy traffic is
-   * the conversation trace's with prompts of at most that (51% of it; mean 460 prompt, 158 output
-   * tokens). Whole traces mix both kinds (the conversation trace's mean prompt is 1155 tokens), so
-   * a peak drawn from a whole trace is less prompt- or output-heavy than its name says.
+   * Which requests make the output-heavy peak. The prompt-heavy peak is always the code trace's
+   * requests with prompts of at least {@link #LONG_PROMPT} tokens (62% of it; mean 3037 prompt, 28
+   * output tokens). Whole traces mix both kinds (the conversation trace's mean prompt is 1155
+   * tokens), so a peak drawn from a whole trace is less prompt- or output-heavy than its name says.
    */
+  public enum OutputHeavy {
+    /**
+     * The conversation trace's requests with prompts of at most {@link #LONG_PROMPT} tokens (51% of
+     * it; mean 460 prompt, 158 output tokens): short chat turns, whose decode an instance batches
+     * by the hundred, so they move the prefill need more than the decode need.
+     */
+    SHORT_PROMPTS("short-prompts"),
+    /**
+     * The conversation trace's requests with answers of at least {@link #LONG_ANSWER} tokens (34%
+     * of it; mean 1080 prompt, 425 output tokens): long answers, whose KV fills a decode instance,
+     * so the output-heavy peak needs decode instances where the prompt-heavy one needs prefill.
+     */
+    LONG_ANSWERS("long-answers");
+
+    private final String label;
+
+    OutputHeavy(String label) {
+      this.label = label;
+    }
+
+    /** The name the bench's option takes. */
+    public String label() {
+      return label;
+    }
+
+    /**
+     * The class called {@code label}.
+     *
+     * @throws IllegalArgumentException naming the known ones when none is called that
+     */
+    public static OutputHeavy of(String label) {
+      for (OutputHeavy o : values()) {
+        if (o.label.equals(label)) {
+          return o;
+        }
+      }
+      throw new IllegalArgumentException(
+          "unknown output-heavy class '" + label + "'; known: short-prompts, long-answers");
+    }
+  }
+
+  /** Where {@link OutputHeavy#LONG_ANSWERS} starts. */
+  public static final int LONG_ANSWER = 256;
+
+  /** {@link #of(double, double, double, Path, OutputHeavy)} with short prompts. */
   public static TidalDay of(double daySeconds, double peakRate, double trough, Path traces) {
+    return of(daySeconds, peakRate, trough, traces, OutputHeavy.SHORT_PROMPTS);
+  }
+
+  /**
+   * The Azure traces in {@code traces} when both are there, else synthetic ranges of the same
+   * character; the output-heavy peak drawn as {@code outputHeavy} says.
+   */
+  public static TidalDay of(
+      double daySeconds, double peakRate, double trough, Path traces, OutputHeavy outputHeavy) {
     Path code = traces.resolve("azure-llm-2023-code.csv");
     Path conv = traces.resolve("azure-llm-2023-conv.csv");
     if (Files.isReadable(code) && Files.isReadable(conv)) {
+      Workload chat = Workload.trace("azure-conv", conv);
       return new TidalDay(
           daySeconds,
           peakRate,
           trough,
           Workload.trace("azure-code", code).prompts(LONG_PROMPT, Integer.MAX_VALUE),
-          Workload.trace("azure-conv", conv).prompts(1, LONG_PROMPT));
+          switch (outputHeavy) {
+            case SHORT_PROMPTS -> chat.prompts(1, LONG_PROMPT);
+            case LONG_ANSWERS -> chat.outputs(LONG_ANSWER, Integer.MAX_VALUE);
+          });
     }
     return new TidalDay(
         daySeconds,
         peakRate,
         trough,
         Workload.uniform("prompt-heavy", 1024, 4096, 8, 32),
-        Workload.uniform("output-heavy", 64, 512, 128, 512));
+        switch (outputHeavy) {
+          case SHORT_PROMPTS -> Workload.uniform("output-heavy", 64, 512, 128, 512);
+          case LONG_ANSWERS -> Workload.uniform("output-heavy", 256, 2048, 256, 640);
+        });
   }
 
   /** Requests per second at {@code t} seconds into the day. */

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Plays a {@link TidalDay} against a running cluster, open loop: each request on its own virtual
- * thread at its arrival time, streamed and timed ({@link Completion}). Not thread-safe: one {@link
- * #run} at a time.
+ * thread at its arrival time, streamed and timed ({@link Completion}). Thread-safe: days may be
+ * played at once (back to back, the next starting while the last has requests in flight).
  */
 public final class TidalLoad {
 
@@ -53,11 +53,20 @@ public final class TidalLoad {
     this.context = context;
   }
 
-  /** Sends the day's requests, waits for the last, and returns them in arrival order. */
+  /** Sends the day's requests from now, waits for the last, and returns them in arrival order. */
   public List<Request> run(TidalDay day, long seed) throws InterruptedException {
+    return run(day, seed, System.nanoTime());
+  }
+
+  /**
+   * Sends the day's requests with the day starting at {@code start} ({@link System#nanoTime()};
+   * waits for it when it is ahead), waits for the last, and returns them in arrival order. Days
+   * played back to back start a period apart, whatever the previous day still has in flight, as
+   * days in service do: a seasonal predictor's phase then stays aligned with the traffic's.
+   */
+  public List<Request> run(TidalDay day, long seed, long start) throws InterruptedException {
     SplittableRandom random = new SplittableRandom(seed);
     ConcurrentLinkedQueue<Request> done = new ConcurrentLinkedQueue<>();
-    long start = System.nanoTime();
     double t = day.nextGap(0, random);
     try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
       while (t < day.daySeconds()) {

@@ -100,6 +100,19 @@ public final class Workload {
         shapes.stream().filter(s -> s.promptTokens() >= min && s.promptTokens() <= max).toList());
   }
 
+  /**
+   * The shapes whose output length is in {@code [min, max]} tokens: a class of a trace (its long
+   * answers, or its short ones).
+   */
+  public Workload outputs(int min, int max) {
+    return new Workload(
+        name
+            + (max == Integer.MAX_VALUE
+                ? " (outputs >= " + min + ")"
+                : min <= 1 ? " (outputs <= " + max + ")" : " (outputs " + min + "–" + max + ")"),
+        shapes.stream().filter(s -> s.outputTokens() >= min && s.outputTokens() <= max).toList());
+  }
+
   public String name() {
     return name;
   }

@@ -3,15 +3,19 @@ package dev.duet.cli.load;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The compressed day: its volume peaks twice and troughs twice, the first peak prompt-heavy and the
  * second output-heavy, and its arrivals follow the rate.
  */
 class TidalDayTest {
+  @TempDir Path dir;
+
   private final TidalDay day = TidalDay.of(600, 10, 0.2, Path.of("/nonexistent"));
 
   @Test
@@ -40,6 +44,30 @@ class TidalDayTest {
     assertThat(promptAtFirst / outputAtFirst).isGreaterThan(20);
     assertThat(promptAtSecond / outputAtSecond).isLessThan(2);
     assertThat(day.promptHeavy().name()).isEqualTo("prompt-heavy");
+  }
+
+  @Test
+  void theLongAnswersPeakIsDrawnFromTheConversationTracesLongAnswers() throws Exception {
+    Path traces = dir.resolve("traces");
+    Files.createDirectories(traces);
+    String header = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+    Files.writeString(
+        traces.resolve("azure-llm-2023-code.csv"),
+        header + "2023-11-16 18:17:03.9799600,4808,10\n2023-11-16 18:17:04.0319600,800,8\n");
+    Files.writeString(
+        traces.resolve("azure-llm-2023-conv.csv"),
+        header + "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,1396,409\n");
+    TidalDay longAnswers =
+        TidalDay.of(600, 10, 0.2, traces, TidalDay.OutputHeavy.of("long-answers"));
+    TidalDay shortPrompts = TidalDay.of(600, 10, 0.2, traces);
+    SplittableRandom r = new SplittableRandom(3);
+    for (int i = 0; i < 50; i++) {
+      assertThat(longAnswers.sample(450, r, 32_768)).isEqualTo(new Workload.Shape(1396, 409));
+      assertThat(shortPrompts.sample(450, r, 32_768)).isEqualTo(new Workload.Shape(374, 44));
+      assertThat(longAnswers.sample(150, r, 32_768)).isEqualTo(new Workload.Shape(4808, 10));
+    }
+    assertThatThrownBy(() -> TidalDay.OutputHeavy.of("long"))
+        .hasMessageContaining("unknown output-heavy class 'long'");
   }
 
   @Test

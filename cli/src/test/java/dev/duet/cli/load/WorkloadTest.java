@@ -1,6 +1,7 @@
 package dev.duet.cli.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +30,27 @@ class WorkloadTest {
       assertThat(s.promptTokens() + s.outputTokens()).isLessThan(256);
       assertThat(s).isIn(new Workload.Shape(128, 10), new Workload.Shape(100, 155));
     }
+  }
+
+  @Test
+  void aClassOfATraceKeepsTheShapesWhoseLengthIsInItsRange() throws Exception {
+    Path csv = dir.resolve("t.csv");
+    Files.writeString(
+        csv,
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+            + "2023-11-16 18:15:46.6805900,3000,10\n"
+            + "2023-11-16 18:15:50.9951690,400,300\n"
+            + "2023-11-16 18:15:51.9951690,900,40\n");
+    Workload w = Workload.trace("t", csv);
+    Workload longAnswers = w.outputs(256, Integer.MAX_VALUE);
+    assertThat(longAnswers.size()).isEqualTo(1);
+    assertThat(longAnswers.name()).isEqualTo("t (outputs >= 256)");
+    assertThat(longAnswers.sample(new SplittableRandom(1), 8192))
+        .isEqualTo(new Workload.Shape(400, 300));
+    assertThat(w.outputs(1, 40).size()).isEqualTo(2);
+    assertThat(w.prompts(1024, Integer.MAX_VALUE).size()).isEqualTo(1);
+    assertThatThrownBy(() -> w.outputs(1000, 2000))
+        .hasMessageContaining("t (outputs 1000–2000) has no requests");
   }
 
   @Test

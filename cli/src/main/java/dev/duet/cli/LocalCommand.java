@@ -365,19 +365,7 @@ final class LocalCommand implements Callable<Integer> {
   }
 
   private synchronized void stopAll() {
-    for (Process p : children) {
-      p.destroy();
-    }
-    for (Process p : children) {
-      try {
-        if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-        }
-      } catch (InterruptedException e) {
-        p.destroyForcibly();
-        Thread.currentThread().interrupt();
-      }
-    }
+    Processes.stopAll(children, Duration.ofSeconds(10));
   }
 
   static String servedName(String spec) {

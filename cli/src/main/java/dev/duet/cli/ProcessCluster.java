@@ -157,18 +157,6 @@ final class ProcessCluster implements AutoCloseable {
 
   @Override
   public void close() {
-    for (Process p : processes) {
-      p.destroy();
-    }
-    for (Process p : processes) {
-      try {
-        if (!p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        p.destroyForcibly();
-      }
-    }
+    Processes.stopAll(processes, Duration.ofSeconds(15));
   }
 }

@@ -3,13 +3,13 @@ package dev.duet.cli;
 import dev.duet.controller.planner.Scaler;
 import dev.duet.controller.registry.InstanceRole;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -17,14 +17,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (same java, class path and flags as {@code duet local}'s own workers, through {@link
  * DuetProcess}) that register with the controller at {@code controllerUrl}, and stops them with
  * SIGTERM once the planner has drained them, SIGKILL if one has not exited after {@link
- * #STOP_GRACE_SECONDS}. A worker started for a scenario group gets {@code --group}, so that it
- * registers as one of that group's instances. Children exit on their own when this process dies;
- * {@link #close} stops the ones still running.
+ * #STOP_GRACE}. A worker started for a scenario group gets {@code --group}, so that it registers as
+ * one of that group's instances. Children exit on their own when this process dies; {@link #close}
+ * stops the ones still running.
  *
  * <p>Threading: thread-safe; waiting for an exit runs on a virtual thread.
  */
 final class ProcessScaler implements Scaler, AutoCloseable {
-  static final long STOP_GRACE_SECONDS = 10;
+  static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
   private final String controllerUrl;
   private final String model;
@@ -101,10 +101,9 @@ final class ProcessScaler implements Scaler, AutoCloseable {
         .start(
             () -> {
               try {
-                terminate(p);
+                Processes.stopInterruptibly(p, STOP_GRACE);
                 exited.complete(null);
               } catch (InterruptedException e) {
-                p.destroyForcibly();
                 exited.completeExceptionally(e);
               }
             });
@@ -120,27 +119,9 @@ final class ProcessScaler implements Scaler, AutoCloseable {
         .toList();
   }
 
-  private static void terminate(Process p) throws InterruptedException {
-    p.destroy();
-    if (!p.waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      p.waitFor();
-    }
-  }
-
   @Override
   public void close() {
-    for (Process p : children.values()) {
-      p.destroy();
-    }
-    for (Process p : children.values()) {
-      try {
-        terminate(p);
-      } catch (InterruptedException e) {
-        p.destroyForcibly();
-        Thread.currentThread().interrupt();
-      }
-    }
+    Processes.stopAll(children.values(), STOP_GRACE);
     children.clear();
   }
 }

@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One {@code duet local --engine sim} cluster of a tidal benchmark run, as a child process (its
@@ -178,14 +177,6 @@ final class TidalCluster implements AutoCloseable {
 
   @Override
   public void close() {
-    local.destroy();
-    try {
-      if (!local.waitFor(30, TimeUnit.SECONDS)) {
-        local.destroyForcibly();
-      }
-    } catch (InterruptedException e) {
-      local.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
+    Processes.stop(local, Duration.ofSeconds(30));
   }
 }

@@ -10,6 +10,9 @@ import dev.duet.controller.registry.InstanceLoad;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * The operator API's JSON documents (the shapes {@code openapi.json} describes): an instance, the
@@ -20,6 +23,9 @@ import java.util.List;
 final class AdminViews {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The values of {@link #state}, in the order the summary lists them. */
+  private static final List<String> STATES = List.of("alive", "cordoned", "dead");
 
   private AdminViews() {}
 
@@ -69,25 +75,20 @@ final class AdminViews {
 
   /**
    * The cluster summary. Load totals count live instances only (a dead one's last report is stale).
+   * {@code groups} holds, for each scenario group that has an instance, the same counts as {@code
+   * instances} over that group's instances, by group name in alphabetical order.
    */
   static ObjectNode cluster(
       List<InstanceView> all, int inFlight, double arrivalsPerS, long lastEventId) {
     ObjectNode root = JSON.createObjectNode();
-    ObjectNode inst = root.putObject("instances");
-    inst.put("total", all.size());
-    ObjectNode byState = inst.putObject("by_state");
-    for (String s : List.of("alive", "cordoned", "dead")) {
-      byState.put(s, all.stream().filter(v -> state(v).equals(s)).count());
-    }
-    ObjectNode byRole = inst.putObject("by_role");
-    for (InstanceRole role : InstanceRole.values()) {
-      ObjectNode r = byRole.putObject(role.wireName());
-      for (String s : List.of("alive", "cordoned", "dead")) {
-        r.put(
-            s,
-            all.stream().filter(v -> v.descriptor().role() == role && state(v).equals(s)).count());
-      }
-    }
+    counts(root.putObject("instances"), all);
+    ObjectNode groups = root.putObject("groups");
+    Map<String, List<InstanceView>> byGroup =
+        all.stream()
+            .collect(
+                Collectors.groupingBy(
+                    v -> v.descriptor().group(), TreeMap::new, Collectors.toList()));
+    byGroup.forEach((group, members) -> counts(groups.putObject(group), members));
     List<InstanceView> alive = all.stream().filter(InstanceView::alive).toList();
     ObjectNode totals = root.putObject("totals");
     totals.put("running", alive.stream().mapToLong(v -> v.load().running()).sum());
@@ -110,6 +111,24 @@ final class AdminViews {
         "decode_tokens_per_s", alive.stream().mapToDouble(v -> v.load().decodeTokensPerS()).sum());
     root.put("last_event_id", lastEventId);
     return root;
+  }
+
+  /** Fills {@code o} with {@code total}, {@code by_state} and {@code by_role} over {@code vs}. */
+  private static void counts(ObjectNode o, List<InstanceView> vs) {
+    o.put("total", vs.size());
+    ObjectNode byState = o.putObject("by_state");
+    for (String s : STATES) {
+      byState.put(s, vs.stream().filter(v -> state(v).equals(s)).count());
+    }
+    ObjectNode byRole = o.putObject("by_role");
+    for (InstanceRole role : InstanceRole.values()) {
+      ObjectNode r = byRole.putObject(role.wireName());
+      for (String s : STATES) {
+        r.put(
+            s,
+            vs.stream().filter(v -> v.descriptor().role() == role && state(v).equals(s)).count());
+      }
+    }
   }
 
   /** One event. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.duet.controller.events.EventKind;
 import dev.duet.controller.events.EventLog;
 import dev.duet.controller.gateway.Migrator;
+import dev.duet.controller.gateway.WorkerClient;
 import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
@@ -14,9 +15,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
-import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -51,6 +49,9 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InPlaceRoleFlipper.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** How long a call to the worker (a load look, the role change) may go unanswered. */
+  private static final Duration CALL_TIMEOUT = Duration.ofSeconds(2);
+
   /**
    * How a flip waits.
    *
@@ -82,6 +83,7 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
   private final Vertx vertx;
   private final Context context;
   private final HttpClient client;
+  private final WorkerClient workers;
   private final InstanceRegistry registry;
   private final Migrator migrator;
   private final EventLog events;
@@ -103,6 +105,7 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.client = vertx.createHttpClient();
+    this.workers = new WorkerClient(client);
     this.registry = Objects.requireNonNull(registry, "registry");
     this.migrator = Objects.requireNonNull(migrator, "migrator");
     this.events = Objects.requireNonNull(events, "events");
@@ -286,18 +289,20 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
 
     /** Tells the worker its new role; it refuses (409) if anything arrived meanwhile. */
     private void post() {
-      send(
+      workers
+          .send(
               view.descriptor().endpoint(),
               "/internal/v1/role",
-              JSON.createObjectNode().put("role", to.wireName()).toString())
+              JSON.createObjectNode().put("role", to.wireName()).toString(),
+              CALL_TIMEOUT)
           .onComplete(
               ar -> {
                 if (ar.failed()) {
                   end(false, "the worker did not answer the flip: " + ar.cause());
                   return;
                 }
-                int status = ar.result().statusCode();
-                JsonNode answer = ar.result().body();
+                int status = ar.result().status();
+                JsonNode answer = parse(ar.result().body());
                 if (status == 200) {
                   registry.updateRole(id, to, answer.path("role_epoch").asLong());
                   end(true, drained());
@@ -352,37 +357,18 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
     }
   }
 
-  /** A worker's answer: status and JSON body (an empty object when unreadable). */
-  private record Answer(int statusCode, JsonNode body) {}
-
+  /** The JSON body of a 200 answer to a GET of {@code path}, else a failure naming the status. */
   private Future<JsonNode> get(String endpoint, String path) {
-    return call(HttpMethod.GET, endpoint, path, "")
+    return workers
+        .get(endpoint, path, CALL_TIMEOUT)
         .compose(
             a ->
-                a.statusCode() == 200
-                    ? Future.succeededFuture(a.body())
-                    : Future.failedFuture(endpoint + path + " answered " + a.statusCode()));
+                a.status() == 200
+                    ? Future.succeededFuture(parse(a.body()))
+                    : Future.failedFuture(endpoint + path + " answered " + a.status()));
   }
 
-  private Future<Answer> send(String endpoint, String path, String body) {
-    return call(HttpMethod.POST, endpoint, path, body);
-  }
-
-  private Future<Answer> call(HttpMethod method, String endpoint, String path, String body) {
-    URI uri = URI.create(endpoint);
-    return client
-        .request(
-            new RequestOptions()
-                .setMethod(method)
-                .setHost(uri.getHost())
-                .setPort(uri.getPort())
-                .setURI(path)
-                .setTimeout(2000)
-                .putHeader("content-type", "application/json"))
-        .compose(r -> r.send(Buffer.buffer(body)))
-        .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), parse(b))));
-  }
-
+  /** A worker's JSON answer, an empty object when unreadable. */
   private static JsonNode parse(Buffer b) {
     try {
       return JSON.readTree(b.getBytes());

@@ -142,6 +142,53 @@ class AdminApiTest {
         .isEqualTo(128);
     assertThat(c.at("/rates/arrivals_per_s").isNumber()).isTrue();
     assertThat(c.at("/last_event_id").asLong()).isGreaterThanOrEqualTo(2); // the two joins
+    assertThat(c.path("groups").fieldNames()).toIterable().containsExactly("default");
+    assertThat(c.at("/groups/default")).isEqualTo(c.path("instances"));
+  }
+
+  @Test
+  void theClusterSummaryCountsEachGroupsInstancesByRoleAndState() throws Exception {
+    try (TestCluster grouped =
+        new TestCluster(
+            model,
+            "qwen-tiny",
+            List.of("prefill@chat", "decode@chat", "decode@chat", "both"),
+            64,
+            Duration.ZERO)) {
+      HttpResponse<String> cordon =
+          http.send(
+              HttpRequest.newBuilder(grouped.uri("/admin/v1/instances/w2/cordon"))
+                  .header("Authorization", BEARER)
+                  .POST(HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(cordon.statusCode()).as(cordon.body()).isEqualTo(200);
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(grouped.uri("/admin/v1/cluster"))
+                  .header("Authorization", BEARER)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonNode c = JSON.readTree(r.body());
+
+      assertThat(c.at("/instances/total").asInt()).isEqualTo(4);
+      assertThat(c.path("groups").fieldNames()).toIterable().containsExactly("chat", "default");
+      JsonNode chat = c.at("/groups/chat");
+      assertThat(chat.path("total").asInt()).isEqualTo(3);
+      assertThat(chat.at("/by_state/alive").asInt()).isEqualTo(2);
+      assertThat(chat.at("/by_state/cordoned").asInt()).isEqualTo(1);
+      assertThat(chat.at("/by_role/prefill/alive").asInt()).isEqualTo(1);
+      assertThat(chat.at("/by_role/decode/alive").asInt()).isEqualTo(1);
+      assertThat(chat.at("/by_role/decode/cordoned").asInt()).isEqualTo(1);
+      assertThat(chat.at("/by_role/both/alive").asInt()).isZero();
+      JsonNode other = c.at("/groups/default");
+      assertThat(other.path("total").asInt()).isEqualTo(1);
+      assertThat(other.at("/by_state/alive").asInt()).isEqualTo(1);
+      assertThat(other.at("/by_role/both/alive").asInt()).isEqualTo(1);
+      assertThat(other.at("/by_role/prefill/alive").asInt()).isZero();
+      assertThat(other.at("/by_role/decode/alive").asInt()).isZero();
+    }
   }
 
   @Test

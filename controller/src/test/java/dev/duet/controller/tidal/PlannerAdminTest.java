@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.duet.controller.gateway.TestCluster;
+import dev.duet.controller.planner.Action;
 import dev.duet.controller.planner.Decision;
 import dev.duet.controller.policy.PolicyStore;
+import dev.duet.controller.registry.InstanceRole;
 import dev.duet.engine.kv.KvDtype;
 import dev.duet.engine.sim.LatencyProfile;
 import dev.duet.engine.sim.LatencyProfile.Coefficients;
@@ -112,15 +114,35 @@ class PlannerAdminTest {
   void aDryRunAnswersTheDecisionUnderTheCandidateAndChangesNothing() throws Exception {
     long before = policies.current().version();
     var lastBefore = planner.planner().last();
+    long now = System.currentTimeMillis();
+    Decision underCurrent =
+        planner.planner().dryRun(policies.current().policy(), now, planner.instances(now));
+    assertThat(underCurrent.group("default").targetDecode())
+        .as("the current policy allows fewer decode instances than the candidate's minimum")
+        .isLessThan(3);
+
     HttpResponse<String> r =
-        call("PUT", "/admin/v1/policy?dryRun=true", BEARER, "budget:\n  maxInstances: 3\n");
+        call(
+            "PUT",
+            "/admin/v1/policy?dryRun=true",
+            BEARER,
+            "budget:\n  maxInstances: 5\nroles:\n  decode:\n    min: 3\n    max: 4\n");
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     JsonNode j = JSON.readTree(r.body());
     assertThat(j.path("dry_run").asBoolean()).isTrue();
-    assertThat(j.at("/policy/budget/maxInstances").asInt()).isEqualTo(3);
+    assertThat(j.at("/policy/budget/maxInstances").asInt()).isEqualTo(5);
+    assertThat(j.at("/policy/roles/decode/min").asInt()).isEqualTo(3);
     assertThat(j.at("/decision/groups/0/group").asText()).isEqualTo("default");
     assertThat(j.at("/decision/groups/0/currentPrefill").asInt()).isEqualTo(1);
     assertThat(j.at("/decision/groups/0/currentDecode").asInt()).isEqualTo(1);
+    assertThat(j.at("/decision/groups/0/targetDecode").asInt())
+        .as("the candidate's decode minimum, not the current policy's: " + j.path("decision"))
+        .isBetween(3, 4);
+    assertThat(
+            j.at("/decision/groups/0/targetPrefill").asInt()
+                + j.at("/decision/groups/0/targetDecode").asInt())
+        .as("within the candidate's budget")
+        .isLessThanOrEqualTo(5);
     assertThat(j.at("/decision/why").size()).isPositive();
     assertThat(policies.current().version()).isEqualTo(before);
     assertThat(planner.planner().last()).isEqualTo(lastBefore);
@@ -144,7 +166,13 @@ class PlannerAdminTest {
       assertThat(c.statusCode()).as(c.body()).isEqualTo(200);
     }
     long before = policies.current().version();
-    String yaml = "planner:\n  intervalSeconds: 5\nbudget:\n  maxInstances: 2\n";
+    Decision underOld = planner.round();
+    assertThat(underOld.group("default").targetDecode())
+        .as("the policy before the PUT allows fewer decode instances than the new one's minimum")
+        .isLessThan(2);
+    String yaml =
+        "planner:\n  intervalSeconds: 5\nbudget:\n  maxInstances: 3\n"
+            + "roles:\n  decode:\n    min: 2\n    max: 4\n";
     HttpResponse<String> r = call("PUT", "/admin/v1/policy?who=alice", BEARER, yaml);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     assertThat(JSON.readTree(r.body()).path("version").asLong()).isEqualTo(before + 1);
@@ -158,7 +186,13 @@ class PlannerAdminTest {
     Decision d = planner.round();
     assertThat(planner.policyVersion()).isEqualTo(before + 1);
     assertThat(d.group("default").forecast().arrivalsPerS()).isPositive();
-    assertThat(d.actions()).noneMatch(a -> a instanceof dev.duet.controller.planner.Action.ScaleUp);
+    assertThat(d.group("default").targetDecode()).as("the new decode minimum").isEqualTo(2);
+    assertThat(d.group("default").targetPrefill()).as("within the new budget of 3").isEqualTo(1);
+    assertThat(d.actions())
+        .as("one decode instance more, and no more than the budget: " + d.why())
+        .singleElement()
+        .isInstanceOfSatisfying(
+            Action.ScaleUp.class, a -> assertThat(a.role()).isEqualTo(InstanceRole.DECODE));
 
     JsonNode p = JSON.readTree(call("GET", "/admin/v1/planner", BEARER, null).body());
     assertThat(p.path("running").asBoolean()).isFalse();

@@ -42,10 +42,6 @@ final class ClientStream {
   private final List<Integer> tokens = new java.util.ArrayList<>();
   private final List<Upstream> upstreams = new java.util.ArrayList<>();
   private int delivered;
-  private int reportedTokens; // of tokens, those told to the request listener
-
-  /** Tokens per {@link RequestListener#outputTokens} report while a request streams. */
-  private static final int TOKEN_REPORT_BATCH = 8;
 
   private Upstream current;
   private java.util.function.Consumer<String> recover;
@@ -221,11 +217,6 @@ final class ClientStream {
     if (isFirst) {
       firstToken = System.nanoTime();
       metrics.listener().firstToken(id, firstToken - start);
-    }
-    int unreported = tokens.size() - reportedTokens;
-    if (unreported >= TOKEN_REPORT_BATCH || finished && unreported > 0) {
-      metrics.listener().outputTokens(id, unreported);
-      reportedTokens = tokens.size();
     }
     if (finished) {
       metrics

@@ -76,6 +76,7 @@ public final class Gateway {
   private final InFlight inFlight = new InFlight();
   private final Recovery recovery;
   private final Migrator migrator;
+  private final RoomWait waiting = new RoomWait(System::nanoTime);
 
   /** Puts requests in scenario groups and routes them among their group's instances. */
   private final ScenarioRouting scenarios;
@@ -128,6 +129,7 @@ public final class Gateway {
     this.recovery = new Recovery(registry, workers, metrics, events, this::groups);
     this.migrator =
         new Migrator(inFlight, registry, workers, metrics, migration, events, this::groups);
+    metrics.gaugeWaitingForRoom(waiting::size);
     this.split = new SplitRoute(workers, responses, metrics, registry, events, this::track);
     this.model = model;
     this.registry = registry;
@@ -222,18 +224,71 @@ public final class Gateway {
     java.util.Map<String, String> headers = new java.util.HashMap<>();
     req.headers().forEach(h -> headers.putIfAbsent(h.getKey(), h.getValue()));
     String group = scenarios.classify(r.model(), headers, prompt.length);
-    java.util.Optional<RoutePlan> plan =
-        scenarios.route(router, registry.alive(), group, prompt.length, params.maxTokens());
     String id = responses.newId(kind);
     RequestListener listener = metrics.listener();
-    listener.arrived(id, group, prompt.length);
+    listener.arrived(id, group, prompt.length, params.maxTokens());
     resp.endHandler(
         v -> {
           metrics.departed();
           listener.ended(id);
         });
+    int[] ids = prompt;
+    java.util.Optional<RoutePlan> plan =
+        scenarios.route(router, registry.alive(), group, ids.length, params.maxTokens(), true);
+    if (waiting.waiting(group)) {
+      plan = java.util.Optional.empty(); // others of its group wait for room first
+    }
+    if (plan.isPresent() || ttftBudget.isZero() || !scenarios.servable(registry.alive(), group)) {
+      dispatch(req, r, id, group, prompt, params, plan, start);
+      return;
+    }
+    // no room now: wait for it (FIFO in the group) for at most the TTFT budget
+    metrics.waitedForRoom();
+    waiting.add(
+        io.vertx.core.Vertx.currentContext().owner(),
+        group,
+        new RoomWait.Waiter(
+            start + ttftBudget.toNanos(),
+            () ->
+                scenarios.route(
+                    router, registry.alive(), group, ids.length, params.maxTokens(), false),
+            p -> dispatch(req, r, id, group, ids, params, java.util.Optional.of(p), start),
+            () -> {
+              String why =
+                  "no instance had the KV room for the request's "
+                      + (ids.length + params.maxTokens())
+                      + " tokens within its TTFT budget of "
+                      + ttftBudget.toMillis()
+                      + " ms (none alive, uncordoned and with room)";
+              LOG.info("request {}: 503: {}", id, why);
+              reject(resp, id, why);
+            },
+            resp::closed));
+  }
+
+  /** Requests waiting for KV room now. */
+  public int waitingForRoom() {
+    return waiting.size();
+  }
+
+  /**
+   * Sends a request on its route, or rejects it when it has none; the TTFT budget the instances are
+   * asked to meet is what is left of the gateway's after the request's wait for room.
+   */
+  private void dispatch(
+      HttpServerRequest req,
+      OpenAiRequest r,
+      String id,
+      String group,
+      int[] prompt,
+      SamplingParams params,
+      java.util.Optional<RoutePlan> plan,
+      long start) {
     ObjectNode upstream = JSON.createObjectNode().put("id", id);
-    upstream.put("ttft_budget_ms", ttftBudget.toNanos() / 1e6);
+    if (!ttftBudget.isZero()) {
+      long left = ttftBudget.toNanos() - (System.nanoTime() - start);
+      upstream.put("ttft_budget_ms", Math.max(1, left / 1e6));
+    }
     upstream.set("prompt_ids", JSON.valueToTree(prompt));
     ObjectNode p = upstream.putObject("params");
     p.put("temperature", params.temperature());
@@ -260,6 +315,15 @@ public final class Gateway {
     offer(req, session, order, 0, start);
   }
 
+  /** Answers 503 (with Retry-After), counts it and records the rejection. */
+  private void reject(HttpServerResponse resp, String id, String why) {
+    metrics.rejected();
+    metrics.outcome("503");
+    events.record(EventKind.REJECTION, null, id, why);
+    resp.putHeader("retry-after", "1");
+    error(resp, ApiError.overloaded(why));
+  }
+
   /** What the colocated path carries from one offer to the next. */
   private record Session(
       OpenAiRequest r,
@@ -282,11 +346,7 @@ public final class Gateway {
           order.isEmpty()
               ? "no instance can take the request now (none alive, uncordoned and with room)"
               : "every instance refused the request (" + order.size() + " tried)";
-      metrics.rejected();
-      metrics.outcome("503");
-      events.record(EventKind.REJECTION, null, id, why);
-      resp.putHeader("retry-after", "1");
-      error(resp, ApiError.overloaded(why));
+      reject(resp, id, why);
       return;
     }
     InstanceView target = order.get(next);

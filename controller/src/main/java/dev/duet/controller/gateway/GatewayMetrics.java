@@ -148,6 +148,23 @@ public final class GatewayMetrics {
     return arrivals.perSecond();
   }
 
+  /** Counts a request that found no instance with room on arrival and waits for one. */
+  public void waitedForRoom() {
+    Counter.builder("duet.requests.waited_for_room")
+        .description(
+            "requests that found no instance with KV room on arrival and waited for one (up to"
+                + " the TTFT budget) instead of a 503")
+        .register(registry)
+        .increment();
+  }
+
+  /** Registers the gauge of requests waiting for room now, read from {@code waiting}. */
+  void gaugeWaitingForRoom(java.util.function.IntSupplier waiting) {
+    Gauge.builder("duet.requests.waiting_for_room", waiting, w -> w.getAsInt())
+        .description("requests waiting for an instance with KV room now")
+        .register(registry);
+  }
+
   /** Counts a 503: no instance could take the request. */
   public void rejected() {
     Counter.builder("duet.rejections")

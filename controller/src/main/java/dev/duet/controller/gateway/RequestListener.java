@@ -3,8 +3,8 @@ package dev.duet.controller.gateway;
 /**
  * Hears the life of each client request the gateway serves, for whoever measures load (the tidal
  * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, then
- * at most one {@link #firstToken}, {@link #outputTokens} as its tokens stream, at most one {@link
- * #finished}, and always one {@link #ended} (also after a failure or a client that went away).
+ * at most one {@link #firstToken}, at most one {@link #finished}, and always one {@link #ended}
+ * (also after a failure or a client that went away).
  *
  * <p>Threading: called on the controller's event loop; implementations must be quick and must not
  * block.
@@ -20,18 +20,13 @@ public interface RequestListener {
    * @param id its response id ({@code cmpl-…}, {@code chatcmpl-…})
    * @param group the scenario group the gateway put it in (and routes it to)
    * @param promptTokens its prompt length in tokens
+   * @param maxTokens the most tokens it may generate (its {@code max_tokens}, or what the context
+   *     leaves)
    */
-  default void arrived(String id, String group, int promptTokens) {}
+  default void arrived(String id, String group, int promptTokens, int maxTokens) {}
 
   /** Its first token reached the client {@code ttftNanos} after it arrived. */
   default void firstToken(String id, long ttftNanos) {}
-
-  /**
-   * {@code tokens} more of its tokens reached the client: reported in batches while it streams, so
-   * that output load is seen as it is generated rather than when each request ends; the last batch
-   * comes before {@link #finished}.
-   */
-  default void outputTokens(String id, int tokens) {}
 
   /**
    * Its last token reached the client.

@@ -60,18 +60,40 @@ final class ScenarioRouting {
   }
 
   /**
+   * Whether {@code group} has routable instances of both roles (its own or the default group's):
+   * when it does and a request has no route, they lack room, which frees as requests finish.
+   */
+  boolean servable(List<InstanceView> alive, String group) {
+    GroupScope groups = groups();
+    return !groups
+            .choose(alive, group, i -> i.routable() && i.descriptor().role().decodes())
+            .instances()
+            .isEmpty()
+        && !groups
+            .choose(alive, group, i -> i.routable() && i.descriptor().role().prefills())
+            .instances()
+            .isEmpty();
+  }
+
+  /**
    * The route of a request of {@code group}: the decode instance and the prefill candidates each
    * from the group's own routable instances, or from the default group's when the group has none
-   * for that role (counted as one fallback).
+   * for that role (counted as one fallback when {@code count}: a request waiting for room is routed
+   * again and again, and counted once).
    */
   Optional<RoutePlan> route(
-      Router router, List<InstanceView> alive, String group, int promptTokens, int maxTokens) {
+      Router router,
+      List<InstanceView> alive,
+      String group,
+      int promptTokens,
+      int maxTokens,
+      boolean count) {
     GroupScope groups = groups();
     GroupScope.Choice decodes =
         groups.choose(alive, group, i -> i.routable() && i.descriptor().role().decodes());
     GroupScope.Choice prefills =
         groups.choose(alive, group, i -> i.routable() && i.descriptor().role().prefills());
-    if (decodes.fallback() || prefills.fallback()) {
+    if (count && (decodes.fallback() || prefills.fallback())) {
       metrics.groupFallback(group);
     }
     return router.plan(decodes.instances(), prefills.instances(), promptTokens, maxTokens);

@@ -71,10 +71,38 @@ public final class LoadTracker {
   }
 
   /**
-   * {@code tokens} output tokens of {@code group} were generated (as they stream, or at the end).
+   * A request of {@code group} that arrived asks for {@code tokens} output tokens: the output
+   * demand, counted at arrival (its {@code max_tokens} scaled by {@link #completionRatio}), not as
+   * tokens are generated. Generated tokens lag the arrivals by a request's life and cannot exceed
+   * what the decode instances serve, so a planner sized from them would see an output-heavy turn
+   * late and an overloaded decode pool as no busier than its capacity.
    */
   public synchronized void recordOutputTokens(String group, long atMillis, long tokens) {
     windows(group, atMillis).output.add(atMillis, tokens);
+  }
+
+  /**
+   * A request of {@code group} ended having generated {@code generated} of its {@code maxTokens}.
+   */
+  public synchronized void recordCompletion(
+      String group, long atMillis, int generated, int maxTokens) {
+    Windows w = windows(group, atMillis);
+    w.generated.add(atMillis, generated);
+    w.requested.add(atMillis, maxTokens);
+  }
+
+  /**
+   * The share of their {@code max_tokens} that {@code group}'s requests ended in the window
+   * generated (they stop early at a stop sequence or end of text): 1 until one has ended.
+   */
+  public synchronized double completionRatio(String group, long nowMillis) {
+    Windows w = groups.get(group);
+    if (w == null) {
+      return 1;
+    }
+    w.evictBefore(nowMillis - windowMillis);
+    double requested = w.requested.sum();
+    return requested > 0 ? Math.min(1, w.generated.sum() / requested) : 1;
   }
 
   /** A request of {@code group} finished with a mean time per output token of {@code tpotMs}. */
@@ -156,11 +184,13 @@ public final class LoadTracker {
     return old > 0 ? CAPACITY_SMOOTHING * measured + (1 - CAPACITY_SMOOTHING) * old : measured;
   }
 
-  /** A group's four windows. */
+  /** A group's windows. */
   private static final class Windows {
     final long firstSeenMillis;
     final Samples arrivals = new Samples();
     final Samples output = new Samples();
+    final Samples generated = new Samples();
+    final Samples requested = new Samples();
     final Samples ttft = new Samples();
     final Samples tpot = new Samples();
 
@@ -171,6 +201,8 @@ public final class LoadTracker {
     void evictBefore(long fromMillis) {
       arrivals.evictBefore(fromMillis);
       output.evictBefore(fromMillis);
+      generated.evictBefore(fromMillis);
+      requested.evictBefore(fromMillis);
       ttft.evictBefore(fromMillis);
       tpot.evictBefore(fromMillis);
     }

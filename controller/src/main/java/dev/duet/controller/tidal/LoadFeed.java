@@ -10,9 +10,10 @@ import java.util.function.LongSupplier;
 
 /**
  * Feeds the {@link LoadTracker} from the live cluster: the gateway's requests (each in the scenario
- * group the gateway classified it into and routes it to: arrival with its prompt tokens, TTFT at
- * the first token, output tokens as they stream, mean TPOT at the end) and the workers' heartbeats
- * (measured prefill and decode tokens/s per instance).
+ * group the gateway classified it into and routes it to: on arrival its prompt tokens and the
+ * output tokens it asks for, its {@code max_tokens} scaled by the share its group's recent requests
+ * generated; TTFT at the first token; at the end its mean TPOT and what it generated) and the
+ * workers' heartbeats (measured prefill and decode tokens/s per instance).
  *
  * <p>Threading: {@link RequestListener} calls come on the event loop, heartbeats on the registry's
  * callers; the request → group map is concurrent and each request's entry lives from arrival to
@@ -21,7 +22,10 @@ import java.util.function.LongSupplier;
 public final class LoadFeed implements RequestListener {
   private final LoadTracker tracker;
   private final LongSupplier millis;
-  private final Map<String, String> groups = new ConcurrentHashMap<>();
+  private final Map<String, Open> open = new ConcurrentHashMap<>();
+
+  /** A request between arrival and end: its group and its {@code max_tokens}. */
+  private record Open(String group, int maxTokens) {}
 
   /**
    * @param millis the clock the planner rounds use, milliseconds
@@ -32,42 +36,38 @@ public final class LoadFeed implements RequestListener {
   }
 
   @Override
-  public void arrived(String id, String group, int promptTokens) {
-    groups.put(id, group);
-    tracker.recordArrival(group, millis.getAsLong(), promptTokens);
+  public void arrived(String id, String group, int promptTokens, int maxTokens) {
+    open.put(id, new Open(group, maxTokens));
+    long now = millis.getAsLong();
+    tracker.recordArrival(group, now, promptTokens);
+    tracker.recordOutputTokens(
+        group, now, Math.round(maxTokens * tracker.completionRatio(group, now)));
   }
 
   @Override
   public void firstToken(String id, long ttftNanos) {
-    String group = groups.get(id);
-    if (group != null) {
-      tracker.recordFirstToken(group, millis.getAsLong(), ttftNanos / 1e6);
+    Open o = open.get(id);
+    if (o != null) {
+      tracker.recordFirstToken(o.group(), millis.getAsLong(), ttftNanos / 1e6);
     }
   }
 
   @Override
   public void finished(String id, long ttftNanos, long totalNanos, int outputTokens) {
-    String group = groups.get(id);
-    if (group == null) {
+    Open o = open.get(id);
+    if (o == null) {
       return;
     }
     long now = millis.getAsLong();
     if (outputTokens > 1) {
-      tracker.recordFinished(group, now, (totalNanos - ttftNanos) / 1e6 / (outputTokens - 1));
+      tracker.recordFinished(o.group(), now, (totalNanos - ttftNanos) / 1e6 / (outputTokens - 1));
     }
-  }
-
-  @Override
-  public void outputTokens(String id, int tokens) {
-    String group = groups.get(id);
-    if (group != null) {
-      tracker.recordOutputTokens(group, millis.getAsLong(), tokens);
-    }
+    tracker.recordCompletion(o.group(), now, outputTokens, o.maxTokens());
   }
 
   @Override
   public void ended(String id) {
-    groups.remove(id);
+    open.remove(id);
   }
 
   /** One worker heartbeat: its measured throughputs (zeros leave the last measurement). */
@@ -82,6 +82,6 @@ public final class LoadFeed implements RequestListener {
 
   /** Requests between arrival and end. */
   int open() {
-    return groups.size();
+    return open.size();
   }
 }

@@ -1,0 +1,115 @@
+package dev.duet.controller.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.engine.sim.SimModel;
+import dev.duet.engine.sim.SimProfiles;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A request that arrives while the decode instance's KV is full waits for room (up to its TTFT
+ * budget) instead of getting a 503 at once: one emulated decode instance whose KV holds one request
+ * at a time, two requests sent together.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RoomWaitTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Emulated H100 passes at a fifth of their speed: a decode step takes ~30 ms. */
+  private static final SimModel MODEL =
+      SimModel.create(SimProfiles.named("h100-llama3-8b"), 64, 0.2);
+
+  /** 4 blocks of 16 tokens: a request of a few prompt and 40 output tokens takes 3. */
+  private static final int KV_BLOCKS = 4;
+
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @AfterAll
+  static void closeModel() {
+    MODEL.close();
+  }
+
+  private CompletableFuture<HttpResponse<String>> send(TestCluster cluster, int maxTokens) {
+    String body =
+        "{\"model\":\"sim\",\"prompt\":\"one two three\",\"max_tokens\":"
+            + maxTokens
+            + ",\"ignore_eos\":true,\"temperature\":0}";
+    return http.sendAsync(
+        HttpRequest.newBuilder(cluster.uri("/v1/completions"))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aRequestWithoutKvRoomWaitsForTheRunningOneToFinishAndGetsTheSameTokens() throws Exception {
+    try (TestCluster cluster =
+        new TestCluster(
+            MODEL, "sim", List.of("prefill", "decode"), KV_BLOCKS, Duration.ofSeconds(30))) {
+      CompletableFuture<HttpResponse<String>> first = send(cluster, 40);
+      until(cluster, () -> cluster.load(1).running() == 1);
+      long sent = System.nanoTime();
+      HttpResponse<String> second = send(cluster, 40).get(30, TimeUnit.SECONDS);
+      long waitedMs = (System.nanoTime() - sent) / 1_000_000;
+
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+      JsonNode a = JSON.readTree(first.get().body());
+      JsonNode b = JSON.readTree(second.body());
+      assertThat(b.at("/choices/0/text").asText()).isEqualTo(a.at("/choices/0/text").asText());
+      assertThat(b.at("/usage/completion_tokens").asInt()).isEqualTo(40);
+      String metrics = cluster.gateway.metrics().scrape();
+      assertThat(metrics).contains("duet_requests_waited_for_room_total 1.0");
+      assertThat(metrics).contains("duet_requests_waiting_for_room 0.0");
+      assertThat(metrics).doesNotContain("duet_rejections_total 1.0");
+      // it waited for most of the first one's 40 decode steps
+      assertThat(waitedMs).isGreaterThan(600);
+      until(cluster, () -> cluster.usedBlocks() == 0);
+    }
+  }
+
+  @Test
+  void aRequestStillWithoutRoomAtTheEndOfItsTtftBudgetGetsA503ThatSaysSo() throws Exception {
+    try (TestCluster cluster =
+        new TestCluster(
+            MODEL, "sim", List.of("prefill", "decode"), KV_BLOCKS, Duration.ofMillis(500))) {
+      CompletableFuture<HttpResponse<String>> first = send(cluster, 40);
+      until(cluster, () -> cluster.load(1).running() == 1);
+      HttpResponse<String> second = send(cluster, 40).get(30, TimeUnit.SECONDS);
+
+      assertThat(second.statusCode()).isEqualTo(503);
+      assertThat(second.headers().firstValue("retry-after")).hasValue("1");
+      assertThat(JSON.readTree(second.body()).at("/error/message").asText())
+          .contains("no instance had the KV room for the request's")
+          .contains("within its TTFT budget of 500 ms");
+      // the running request is not disturbed
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      String metrics = cluster.gateway.metrics().scrape();
+      assertThat(metrics).contains("duet_requests_waited_for_room_total 1.0");
+      assertThat(metrics).contains("duet_rejections_total 1.0");
+    }
+  }
+
+  private static void until(TestCluster cluster, java.util.function.BooleanSupplier done)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out");
+      }
+      Thread.sleep(10);
+    }
+  }
+}

@@ -114,6 +114,16 @@ final class BenchTidalCommand implements Callable<Integer> {
   @Option(names = "--slo-tpot-ms", defaultValue = "100", description = "TPOT SLO.")
   double sloTpotMs;
 
+  @Option(
+      names = "--admission-ms",
+      defaultValue = "0",
+      description =
+          "The policy's admission.ttftBudgetMs for every run: a request waits at most this long for"
+              + " KV room and is refused by prefill instances that cannot start it within what is"
+              + " left; a refusal is a failed request (0: the TTFT SLO, the policy's default:"
+              + " refuse what would miss it anyway).")
+  double admissionMs;
+
   @Option(names = "--traces", defaultValue = "../shared/traces", description = "Trace CSVs.")
   Path traces;
 
@@ -327,8 +337,9 @@ final class BenchTidalCommand implements Callable<Integer> {
   }
 
   /**
-   * The planner's policy for a compressed day: the budget fixed at {@code --workers} (flips only,
-   * as the static runs have the same instances), the period the day, the interval 1/60 of it.
+   * The policy of every run (the static ones use its SLOs and admission; the planner all of it):
+   * the budget fixed at {@code --workers} (flips only, as the static runs have the same instances),
+   * the period the day, the interval 1/60 of it, and admission at {@code --admission-ms}.
    */
   String policy() {
     long day = Math.round(minutes * 60);
@@ -339,6 +350,7 @@ final class BenchTidalCommand implements Callable<Integer> {
         slo: {ttftMs: %.0f, tpotMs: %.0f}
         roles: {prefill: {min: 1, max: %d}, decode: {min: 1, max: %d}}
         budget: {minInstances: %d, maxInstances: %d}
+        admission: {ttftBudgetMs: %.0f}
         planner:
           intervalSeconds: %d
           predictor: {periodSeconds: %d, buckets: 30, trendWindow: 4}
@@ -351,6 +363,7 @@ final class BenchTidalCommand implements Callable<Integer> {
         workers - 1,
         workers,
         workers,
+        admissionMs > 0 ? admissionMs : sloTtftMs,
         interval,
         day,
         2 * interval,
@@ -507,6 +520,7 @@ final class BenchTidalCommand implements Callable<Integer> {
       o.put("sim_speedup", simSpeedup);
       o.put("slo_ttft_ms", sloTtftMs);
       o.put("slo_tpot_ms", sloTpotMs);
+      o.put("admission_ms", admissionMs > 0 ? admissionMs : sloTtftMs);
       o.put("output_heavy", outputHeavy);
       o.put("attainment_goal", attainment);
       o.put("best_static", best.name());

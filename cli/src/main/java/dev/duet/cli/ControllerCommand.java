@@ -70,12 +70,13 @@ final class ControllerCommand implements Callable<Integer> {
 
   @Option(
       names = "--ttft-budget-ms",
-      defaultValue = "10000",
       description =
-          "Time to first token each instance is asked to meet; an instance that cannot start a"
-              + " prompt in time refuses it and the next one is tried (default: ${DEFAULT-VALUE};"
-              + " 0: none).")
-  long ttftBudgetMs;
+          "Time to first token each request is given: it waits at most this long for an instance"
+              + " with KV room, and an instance that cannot start the prompt within what is left"
+              + " refuses it and the next one is tried; 0: none. Overrides the policy's"
+              + " admission.ttftBudgetMs (default: that, which follows reloads; its own default"
+              + " is slo.ttftMs).")
+  Long ttftBudgetMs;
 
   @Option(
       names = "--admin-token",
@@ -186,8 +187,11 @@ final class ControllerCommand implements Callable<Integer> {
             Gateway.upstreamClient(vertx),
             random,
             metrics,
-            Duration.ofMillis(ttftBudgetMs),
+            Duration.ofMillis(ttftBudgetMs != null ? ttftBudgetMs : 0),
             events);
+    if (ttftBudgetMs == null) {
+      gateway.ttftBudgetBy(Planners.ttftBudget(policies));
+    }
     AdminApi admin = new AdminApi(token, registry, events, metrics, System::nanoTime);
     MigrationAdmin.register(admin, gateway, registry, events);
     InPlaceRoleFlipper flipper =

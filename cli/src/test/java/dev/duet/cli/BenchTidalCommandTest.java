@@ -29,6 +29,9 @@ class BenchTidalCommandTest {
     assertThat(p.planner().intervalSeconds()).isEqualTo(10);
     assertThat(p.planner().predictor().periodSeconds()).isEqualTo(600);
     assertThat(p.slo().tpotMs()).isEqualTo(100);
+    assertThat(p.admission().ttftBudgetMs()).as("the TTFT SLO").isEqualTo(2000);
+    c.admissionMs = 10_000;
+    assertThat(PolicyParser.parse(c.policy()).admission().ttftBudgetMs()).isEqualTo(10_000);
     assertThat(p.groups()).isEmpty();
   }
 

@@ -70,7 +70,7 @@ public final class Gateway {
   private final HttpClient client;
   private final RandomGenerator seeds;
   private final GatewayMetrics metrics;
-  private final Duration ttftBudget;
+  private volatile java.util.function.Supplier<Duration> ttftBudget;
   private final SplitRoute split;
   private final EventLog events;
   private final InFlight inFlight = new InFlight();
@@ -122,7 +122,7 @@ public final class Gateway {
       EventLog events,
       Migrator.Options migration) {
     this.metrics = metrics;
-    this.ttftBudget = ttftBudget;
+    this.ttftBudget = () -> ttftBudget;
     this.events = events;
     this.scenarios = new ScenarioRouting(metrics);
     WorkerClient workers = new WorkerClient(client);
@@ -238,8 +238,9 @@ public final class Gateway {
     if (waiting.waiting(group)) {
       plan = java.util.Optional.empty(); // others of its group wait for room first
     }
-    if (plan.isPresent() || ttftBudget.isZero() || !scenarios.servable(registry.alive(), group)) {
-      dispatch(req, r, id, group, prompt, params, plan, start);
+    Duration budget = ttftBudget.get();
+    if (plan.isPresent() || budget.isZero() || !scenarios.servable(registry.alive(), group)) {
+      dispatch(req, r, id, group, prompt, params, plan, start, budget);
       return;
     }
     // no room now: wait for it (FIFO in the group) for at most the TTFT budget
@@ -248,17 +249,17 @@ public final class Gateway {
         io.vertx.core.Vertx.currentContext().owner(),
         group,
         new RoomWait.Waiter(
-            start + ttftBudget.toNanos(),
+            start + budget.toNanos(),
             () ->
                 scenarios.route(
                     router, registry.alive(), group, ids.length, params.maxTokens(), false),
-            p -> dispatch(req, r, id, group, ids, params, java.util.Optional.of(p), start),
+            p -> dispatch(req, r, id, group, ids, params, java.util.Optional.of(p), start, budget),
             () -> {
               String why =
                   "no instance had the KV room for the request's "
                       + (ids.length + params.maxTokens())
                       + " tokens within its TTFT budget of "
-                      + ttftBudget.toMillis()
+                      + budget.toMillis()
                       + " ms (none alive, uncordoned and with room)";
               LOG.info("request {}: 503: {}", id, why);
               reject(resp, id, why);
@@ -266,14 +267,18 @@ public final class Gateway {
             resp::closed));
   }
 
-  /** Requests waiting for KV room now. */
-  public int waitingForRoom() {
-    return waiting.size();
+  /**
+   * Takes the TTFT budget from {@code budget} from now on, read once per request (the controller
+   * passes the current policy's {@code admission.ttftBudgetMs}, so a reload applies to the next
+   * request); zero: no budget.
+   */
+  public void ttftBudgetBy(java.util.function.Supplier<Duration> budget) {
+    this.ttftBudget = java.util.Objects.requireNonNull(budget, "budget");
   }
 
   /**
    * Sends a request on its route, or rejects it when it has none; the TTFT budget the instances are
-   * asked to meet is what is left of the gateway's after the request's wait for room.
+   * asked to meet is what is left of {@code budget} after the request's wait for room (zero: none).
    */
   private void dispatch(
       HttpServerRequest req,
@@ -283,12 +288,12 @@ public final class Gateway {
       int[] prompt,
       SamplingParams params,
       java.util.Optional<RoutePlan> plan,
-      long start) {
+      long start,
+      Duration budget) {
     ObjectNode upstream = JSON.createObjectNode().put("id", id);
-    if (!ttftBudget.isZero()) {
-      long left = ttftBudget.toNanos() - (System.nanoTime() - start);
-      upstream.put("ttft_budget_ms", Math.max(1, left / 1e6));
-    }
+    upstream.put(
+        "ttft_budget_ms",
+        budget.isZero() ? 0 : Math.max(1, (budget.toNanos() - (System.nanoTime() - start)) / 1e6));
     upstream.set("prompt_ids", JSON.valueToTree(prompt));
     ObjectNode p = upstream.putObject("params");
     p.put("temperature", params.temperature());

@@ -36,6 +36,7 @@ public final class GatewayMetrics {
   private final LongAdder arrivedTotal = new LongAdder();
   private final LatencyWindow latencies = new LatencyWindow(10_000);
   private volatile RequestListener listener = RequestListener.NOOP;
+  private volatile java.util.function.IntSupplier waitingForRoom = () -> 0;
 
   /** Groups whose first fallback was logged. */
   private final java.util.Set<String> fellBack = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -43,6 +44,10 @@ public final class GatewayMetrics {
   public GatewayMetrics(InstanceRegistry instances) {
     Gauge.builder("duet.requests.in_flight", inFlight, AtomicInteger::get)
         .description("client requests the controller is answering now")
+        .register(registry);
+    // the gauge holds this (a meter registry keeps its gauges' objects weakly)
+    Gauge.builder("duet.requests.waiting_for_room", this, m -> m.waitingForRoom.getAsInt())
+        .description("requests waiting for an instance with KV room now")
         .register(registry);
     ttft = histogram("duet.request.ttft", "time to first token");
     tpot = histogram("duet.request.tpot", "time per output token after the first");
@@ -158,11 +163,9 @@ public final class GatewayMetrics {
         .increment();
   }
 
-  /** Registers the gauge of requests waiting for room now, read from {@code waiting}. */
+  /** Reads the requests waiting for room now from {@code waiting} (the gateway's queue). */
   void gaugeWaitingForRoom(java.util.function.IntSupplier waiting) {
-    Gauge.builder("duet.requests.waiting_for_room", waiting, w -> w.getAsInt())
-        .description("requests waiting for an instance with KV room now")
-        .register(registry);
+    this.waitingForRoom = java.util.Objects.requireNonNull(waiting, "waiting");
   }
 
   /** Counts a 503: no instance could take the request. */

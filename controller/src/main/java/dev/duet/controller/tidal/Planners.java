@@ -65,6 +65,16 @@ public final class Planners {
   }
 
   /**
+   * The TTFT budget of {@code policies}' current policy ({@code admission.ttftBudgetMs}), read at
+   * each call: what the controller hands {@link Gateway#ttftBudgetBy} unless {@code
+   * --ttft-budget-ms} overrides it, so a policy reload applies to the next request.
+   */
+  public static java.util.function.Supplier<Duration> ttftBudget(PolicyStore policies) {
+    return () ->
+        Duration.ofNanos(Math.round(policies.current().policy().admission().ttftBudgetMs() * 1e6));
+  }
+
+  /**
    * Wires it all; the loop runs rounds only when {@code run}.
    *
    * @return the loop (close it on shutdown)

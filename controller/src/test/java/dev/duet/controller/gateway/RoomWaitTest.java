@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.duet.controller.policy.PolicyStore;
+import dev.duet.controller.tidal.Planners;
 import dev.duet.engine.sim.SimModel;
 import dev.duet.engine.sim.SimProfiles;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -99,6 +102,32 @@ class RoomWaitTest {
       String metrics = cluster.gateway.metrics().scrape();
       assertThat(metrics).contains("duet_requests_waited_for_room_total 1.0");
       assertThat(metrics).contains("duet_rejections_total 1.0");
+    }
+  }
+
+  @Test
+  void theWaitFollowsThePolicysAdmissionBudgetAcrossAReload() throws Exception {
+    try (TestCluster cluster =
+        new TestCluster(MODEL, "sim", List.of("prefill", "decode"), KV_BLOCKS, Duration.ZERO)) {
+      PolicyStore policies = new PolicyStore(Clock.systemUTC());
+      assertThat(policies.replace("admission: {ttftBudgetMs: 300}", "test"))
+          .isInstanceOf(PolicyStore.Outcome.Accepted.class);
+      cluster.gateway.ttftBudgetBy(Planners.ttftBudget(policies));
+
+      CompletableFuture<HttpResponse<String>> first = send(cluster, 40);
+      until(cluster, () -> cluster.load(1).running() == 1);
+      HttpResponse<String> refused = send(cluster, 40).get(30, TimeUnit.SECONDS);
+      assertThat(refused.statusCode()).isEqualTo(503);
+      assertThat(refused.body()).contains("within its TTFT budget of 300 ms");
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+
+      assertThat(policies.replace("admission: {ttftBudgetMs: 30000}", "test"))
+          .isInstanceOf(PolicyStore.Outcome.Accepted.class);
+      CompletableFuture<HttpResponse<String>> third = send(cluster, 40);
+      until(cluster, () -> cluster.load(1).running() == 1);
+      HttpResponse<String> fourth = send(cluster, 40).get(30, TimeUnit.SECONDS);
+      assertThat(fourth.statusCode()).as(fourth.body()).isEqualTo(200);
+      assertThat(third.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
     }
   }
 

@@ -40,7 +40,10 @@ import org.slf4j.LoggerFactory;
  * instance that refuses at once (429: its queue is full) is skipped for the next; when all refuse,
  * the client gets a 503 with {@code Retry-After} and the {@link EventLog} a {@link
  * EventKind#REJECTION}. A client that hangs up resets the upstream request, which makes the worker
- * cancel it and free its KV blocks.
+ * cancel it and free its KV blocks. A request for which no instance has the KV room (its group has
+ * instances, all full) waits for room in its group's FIFO queue ({@link RoomWait}) for at most the
+ * TTFT budget (the policy's {@code admission.ttftBudgetMs} when the controller wires it, {@link
+ * #ttftBudgetBy}), and the instances are asked to meet what is left of the budget.
  *
  * <p><b>Scenario groups</b> ({@link ScenarioRouting}). Each request is put in its scenario group
  * once, on arrival, by the current policy's {@link ScenarioClassifier} (by model, header or prompt

@@ -10,7 +10,7 @@ import java.util.Objects;
  * SeasonalSeries} for each of arrivals, prompt tokens and output tokens per second (seasonal
  * profile over a configurable period plus a linear trend; the recent average plus trend before a
  * full period is seen). Feed it one observation per interval (the rates the {@link LoadTracker}
- * measured), and ask for the rates at the middle of the coming interval.
+ * measured), and ask for the rates at any time ahead.
  *
  * <p>Thread-safe (synchronized); a new policy's predictor settings need a new predictor.
  */

@@ -9,8 +9,9 @@ import java.util.Optional;
 
 /**
  * One planning round per interval, end to end and still without I/O: per group, reads the {@link
- * LoadTracker}'s window, feeds it to the {@link Predictor}, forecasts the coming interval and asks
- * the {@link Planner}; keeps the history between rounds and the last decision (what {@code GET
+ * LoadTracker}'s window, feeds it to the {@link Predictor}, forecasts the most each rate reaches
+ * over the planning horizon (the coming interval's middle to one and a half intervals ahead) and
+ * asks the {@link Planner}; keeps the history between rounds and the last decision (what {@code GET
  * planner} shows). {@link #dryRun} answers what a candidate policy would decide now without
  * changing anything ({@code PUT policy?dryRun=true}). The caller schedules rounds, supplies the
  * instances and the time, and carries out the actions.
@@ -68,6 +69,33 @@ public final class TidalPlanner {
     return Optional.ofNullable(last);
   }
 
+  /** Where {@link #peak} starts and ends reading the forecast, in quarter intervals ahead. */
+  static final int HORIZON_FROM_QUARTERS = 2;
+
+  static final int HORIZON_TO_QUARTERS = 6;
+
+  /**
+   * The most {@code group} is forecast to need, rate by rate, over the planning horizon: from the
+   * middle of the coming interval to one and a half intervals ahead, read every quarter interval.
+   * What this round decides serves until the next round's actions have taken effect (an interval,
+   * plus a flip's drain), so a rising rate is sized for its top in that span rather than for the
+   * interval's middle; a falling one is sized for the middle, as before (sizing it for now too
+   * would hold both roles high at every turn of the mix, and a budget that can grow would be grown
+   * and shrunk where a flip does).
+   */
+  private LoadRates peak(String group, long nowMillis, long intervalMillis) {
+    double arrivals = 0;
+    double prompt = 0;
+    double output = 0;
+    for (int k = HORIZON_FROM_QUARTERS; k <= HORIZON_TO_QUARTERS; k++) {
+      LoadRates r = predictor.forecast(group, nowMillis + k * intervalMillis / 4);
+      arrivals = Math.max(arrivals, r.arrivalsPerS());
+      prompt = Math.max(prompt, r.promptTokensPerS());
+      output = Math.max(output, r.outputTokensPerS());
+    }
+    return new LoadRates(arrivals, prompt, output);
+  }
+
   private Map<String, GroupLoad> observe(Policy p, long nowMillis) {
     var observed = new HashMap<String, GroupLoad>();
     for (String g : p.groupNames()) {
@@ -78,10 +106,9 @@ public final class TidalPlanner {
 
   private Planner.Input input(
       Policy p, long nowMillis, Map<String, GroupLoad> observed, List<InstanceState> instances) {
-    long ahead = nowMillis + p.planner().intervalMillis() / 2;
     var forecast = new HashMap<String, LoadRates>();
     for (String g : p.groupNames()) {
-      forecast.put(g, predictor.forecast(g, ahead));
+      forecast.put(g, peak(g, nowMillis, p.planner().intervalMillis()));
     }
     return new Planner.Input(nowMillis, p, forecast, observed, instances, history);
   }

@@ -50,6 +50,33 @@ class TidalPlannerTest {
   }
 
   @Test
+  void aRisingTideIsSizedForItsTopOverTheHorizonAndAFallingOneForTheIntervalsMiddle()
+      throws Exception {
+    var f = new PlannerFixture().add(G, PREFILL, 1).add(G, DECODE, 1);
+    var tracker = new LoadTracker(Duration.ofSeconds(10));
+    var planner = new TidalPlanner(tracker, f.policy);
+    Decision d = null;
+    for (int rps : new int[] {2, 4, 6, 8, 10}) { // +2 req/s every 10 s interval
+      traffic(tracker, f.now - 10_000, rps, 200, 100);
+      d = planner.round(f.now, f.instances);
+      f.now += 10_000;
+    }
+    // observed mid-window (5 s ago) 10 req/s, rising 0.2 req/s per second: the middle of the
+    // coming interval is 10 s past that (12 req/s), the horizon's end 20 s (14 req/s)
+    assertThat(d.group(G).forecast().arrivalsPerS()).isCloseTo(14, within(0.5));
+
+    var falling = new LoadTracker(Duration.ofSeconds(10));
+    planner = new TidalPlanner(falling, f.policy);
+    for (int rps : new int[] {12, 10, 8, 6, 4}) {
+      traffic(falling, f.now - 10_000, rps, 200, 100);
+      d = planner.round(f.now, f.instances);
+      f.now += 10_000;
+    }
+    // falling by 0.2 req/s per second from 4 req/s 5 s ago: the interval's middle is 10 s on (2)
+    assertThat(d.group(G).forecast().arrivalsPerS()).isCloseTo(2, within(0.5));
+  }
+
+  @Test
   void aNewPredictorSettingStartsTheForecastAfresh() throws Exception {
     var f = new PlannerFixture().add(G, PREFILL, 1).add(G, DECODE, 1);
     var tracker = new LoadTracker(Duration.ofSeconds(10));

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 import java.util.random.RandomGenerator;
 
 /**
@@ -92,12 +93,7 @@ public final class Workload {
    * prompts, or its short ones).
    */
   public Workload prompts(int min, int max) {
-    return new Workload(
-        name
-            + (max == Integer.MAX_VALUE
-                ? " (prompts >= " + min + ")"
-                : min <= 1 ? " (prompts <= " + max + ")" : " (prompts " + min + "–" + max + ")"),
-        shapes.stream().filter(s -> s.promptTokens() >= min && s.promptTokens() <= max).toList());
+    return keep("prompts", min, max, Shape::promptTokens);
   }
 
   /**
@@ -105,12 +101,20 @@ public final class Workload {
    * answers, or its short ones).
    */
   public Workload outputs(int min, int max) {
+    return keep("outputs", min, max, Shape::outputTokens);
+  }
+
+  /** The shapes whose {@code length} is in {@code [min, max]}, named after {@code what}. */
+  private Workload keep(String what, int min, int max, ToIntFunction<Shape> length) {
+    String range =
+        max == Integer.MAX_VALUE
+            ? what + " >= " + min
+            : min <= 1 ? what + " <= " + max : what + " " + min + "–" + max;
     return new Workload(
-        name
-            + (max == Integer.MAX_VALUE
-                ? " (outputs >= " + min + ")"
-                : min <= 1 ? " (outputs <= " + max + ")" : " (outputs " + min + "–" + max + ")"),
-        shapes.stream().filter(s -> s.outputTokens() >= min && s.outputTokens() <= max).toList());
+        name + " (" + range + ")",
+        shapes.stream()
+            .filter(s -> length.applyAsInt(s) >= min && length.applyAsInt(s) <= max)
+            .toList());
   }
 
   public String name() {

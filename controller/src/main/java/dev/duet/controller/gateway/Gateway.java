@@ -235,9 +235,8 @@ public final class Gateway {
           metrics.departed();
           listener.ended(id);
         });
-    int[] ids = prompt;
     java.util.Optional<RoutePlan> plan =
-        scenarios.route(router, registry.alive(), group, ids.length, params.maxTokens(), true);
+        scenarios.route(router, registry.alive(), group, prompt.length, params.maxTokens(), true);
     if (waiting.waiting(group)) {
       plan = java.util.Optional.empty(); // others of its group wait for room first
     }
@@ -255,12 +254,14 @@ public final class Gateway {
             start + budget.toNanos(),
             () ->
                 scenarios.route(
-                    router, registry.alive(), group, ids.length, params.maxTokens(), false),
-            p -> dispatch(req, r, id, group, ids, params, java.util.Optional.of(p), start, budget),
+                    router, registry.alive(), group, prompt.length, params.maxTokens(), false),
+            p ->
+                dispatch(
+                    req, r, id, group, prompt, params, java.util.Optional.of(p), start, budget),
             () -> {
               String why =
                   "no instance had the KV room for the request's "
-                      + (ids.length + params.maxTokens())
+                      + (prompt.length + params.maxTokens())
                       + " tokens within its TTFT budget of "
                       + budget.toMillis()
                       + " ms (none alive, uncordoned and with room)";

@@ -74,9 +74,18 @@ final class ControllerCommand implements Callable<Integer> {
           "Time to first token each request is given: it waits at most this long for an instance"
               + " with KV room, and an instance that cannot start the prompt within what is left"
               + " refuses it and the next one is tried; 0: none. Overrides the policy's"
-              + " admission.ttftBudgetMs (default: that, which follows reloads; its own default"
-              + " is slo.ttftMs).")
+              + " admission.ttftBudgetMs. Default: with --policy, that (it follows reloads; its"
+              + " own default is slo.ttftMs); without, "
+              + NO_POLICY_TTFT_BUDGET_MS
+              + " ms.")
   Long ttftBudgetMs;
+
+  /**
+   * The TTFT budget without --ttft-budget-ms or a policy file: loose, so that a CPU worker that
+   * queues a few prompts on a busy machine is not refused (the policy's default, the 2 s TTFT SLO,
+   * refused requests of a lone `duet local` in CI).
+   */
+  static final long NO_POLICY_TTFT_BUDGET_MS = 10_000;
 
   @Option(
       names = "--admin-token",
@@ -187,9 +196,12 @@ final class ControllerCommand implements Callable<Integer> {
             Gateway.upstreamClient(vertx),
             random,
             metrics,
-            Duration.ofMillis(ttftBudgetMs != null ? ttftBudgetMs : 0),
+            Duration.ofMillis(
+                ttftBudgetMs != null
+                    ? ttftBudgetMs
+                    : policy == null ? NO_POLICY_TTFT_BUDGET_MS : 0),
             events);
-    if (ttftBudgetMs == null) {
+    if (ttftBudgetMs == null && policy != null) {
       gateway.ttftBudgetBy(Planners.ttftBudget(policies));
     }
     AdminApi admin = new AdminApi(token, registry, events, metrics, System::nanoTime);

@@ -53,6 +53,13 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(2);
 
   /**
+   * How long after a drain a decode instance that still runs requests is drained again: a stream
+   * whose migration found no target with room stays where it is, and would otherwise hold the flip
+   * until its answer ends (17 s for a 425-token answer in {@code duet bench tidal}).
+   */
+  static final Duration DRAIN_RETRY = Duration.ofMillis(500);
+
+  /**
    * How a flip waits.
    *
    * @param emptyTimeout how long the instance may take to empty before the flip is given up
@@ -237,8 +244,13 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
                   firstHeld =
                       queued + " queued, " + running + " running, " + reserved + " reserved";
                 }
-                if (from == InstanceRole.DECODE && running > 0 && running != runningAtLastDrain) {
-                  // requests reserved before the cordon have begun decoding here: move them too
+                if (from == InstanceRole.DECODE
+                    && running > 0
+                    && (running != runningAtLastDrain
+                        || nanoClock.getAsLong() - drainedAt >= DRAIN_RETRY.toNanos())) {
+                  // requests reserved before the cordon have begun decoding here, or a migration
+                  // found no room elsewhere a moment ago (streams end and free KV all the time):
+                  // move them (again) rather than wait out their answers
                   runningAtLastDrain = running;
                   migrator
                       .drain(id, options.parallel())
@@ -248,6 +260,7 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
                               migrations =
                                   Stream.concat(migrations.stream(), d.result().stream()).toList();
                             }
+                            drainedAt = nanoClock.getAsLong();
                             later(0);
                           });
                   return;

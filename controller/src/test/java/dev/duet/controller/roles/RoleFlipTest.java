@@ -202,6 +202,32 @@ class RoleFlipTest {
     until("every KV block is free", () -> cluster.usedBlocks() == 0);
   }
 
+  @Test
+  void aStreamThatFoundNoTargetIsMovedOnceOneHasRoomNotWaitedOut() throws Exception {
+    cluster =
+        new TestCluster(model, "sim", List.of("prefill", "decode", "decode"), 64, Duration.ZERO);
+    int maxTokens = 400;
+    String expected = stream(body(5, maxTokens, true)).rest(readers).get(60, TimeUnit.SECONDS);
+    // the stream runs on w1, and w2 takes nothing while the flip's first drain looks for a target
+    cluster.registry.cordon("w2", true);
+    CompletionStream st = stream(body(5, maxTokens, true)).read(2);
+    CompletableFuture<String> rest = st.rest(readers);
+    // forced: with w2 cordoned, w1 is the last decode instance the flip check sees
+    var flip = cluster.flipper.flip("w1", InstanceRole.PREFILL, true);
+    Thread.sleep(300);
+    assertThat(cluster.load(1).running()).as("no target yet: it still runs on w1").isEqualTo(1);
+    cluster.registry.cordon("w2", false);
+
+    FlipResult r = await(flip);
+
+    assertThat(r.done()).as(r.detail()).isTrue();
+    // drained again once w2 took requests, not left to run its 400 tokens out on w1
+    assertThat(r.detail()).as(r.detail()).contains("migrated 1 of 1", "0 finished there");
+    assertThat(rest.get(60, TimeUnit.SECONDS)).isEqualTo(expected);
+    assertThat(role("w1")).isEqualTo(InstanceRole.PREFILL);
+    until("every KV block is free", () -> cluster.usedBlocks() == 0);
+  }
+
   private String read(String body) {
     try {
       return stream(body).rest(readers).get(60, TimeUnit.SECONDS);

@@ -35,11 +35,15 @@ public final class StepLoop implements AutoCloseable {
    * @param steps forward passes run so far
    * @param tokens tokens generated so far
    * @param pendingPromptTokens prompt tokens queued or prefilling, not yet computed
-   * @param prefillTokensPerS measured prefill rate (moving average; 0 until measured)
+   * @param prefillTokensPerS prefill capacity: prompt tokens per second in passes of a full token
+   *     budget, from the fitted prefill pass time (a loaded instance packs its passes so); until
+   *     that fit exists, the measured rate (moving average; 0 until measured)
    * @param decodeTokensPerS measured decode rate (moving average; 0 until measured)
    * @param reserved requests whose KV blocks are reserved and whose snapshot has not arrived
-   * @param decodeStepFixedMs a pure decode pass's fixed time ({@link DecodeStepFit}; 0 until known)
+   * @param decodeStepFixedMs a pure decode pass's fixed time ({@link PassTimeFit}; 0 until known)
    * @param decodeStepPerRowMs what each decode row adds to a pass, ms (0 until measured)
+   * @param prefillStepFixedMs a pure prefill pass's fixed time ({@link PassTimeFit}; 0 until known)
+   * @param prefillStepPerTokenMs what each prompt token adds to a prefill pass, ms (0 until known)
    */
   public record Load(
       int queued,
@@ -52,7 +56,9 @@ public final class StepLoop implements AutoCloseable {
       double decodeTokensPerS,
       int reserved,
       double decodeStepFixedMs,
-      double decodeStepPerRowMs) {}
+      double decodeStepPerRowMs,
+      double prefillStepFixedMs,
+      double prefillStepPerTokenMs) {}
 
   /** Weight of the newest step in the moving averages of the rates. */
   private static final double EWMA = 0.2;
@@ -67,12 +73,15 @@ public final class StepLoop implements AutoCloseable {
   private long tokens;
   private double prefillRate;
   private double decodeRate;
-  private final DecodeStepFit decodeStep = new DecodeStepFit();
+  private final PassTimeFit decodeStep = new PassTimeFit();
+  private final PassTimeFit prefillStep = new PassTimeFit();
+  private final int tokenBudget;
 
   public StepLoop(InferenceEngine engine, BatchScheduler.Options options) {
     this.engine = engine;
     this.scheduler = new BatchScheduler(engine, options);
-    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0, 0, 0, 0);
+    this.tokenBudget = options.tokenBudget();
+    this.load = new Load(0, 0, engine.cache().freeBlocks(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     this.thread = Thread.ofPlatform().name("duet-step-loop").daemon(true).unstarted(this::run);
     thread.start();
   }
@@ -108,7 +117,7 @@ public final class StepLoop implements AutoCloseable {
         () -> {
           try {
             if (ttftBudgetNanos > 0 && prefillRate > 0) {
-              double waitS = (scheduler.pendingPromptTokens() + prompt.length) / prefillRate;
+              double waitS = prefillSeconds(scheduler.pendingPromptTokens() + prompt.length);
               if (waitS * 1e9 > ttftBudgetNanos) {
                 accepted.complete(Admission.TTFT_BUDGET);
                 return;
@@ -277,11 +286,34 @@ public final class StepLoop implements AutoCloseable {
             steps,
             tokens,
             scheduler.pendingPromptTokens(),
-            prefillRate,
+            prefillCapacity(),
             decodeRate,
             scheduler.reserved(),
             decodeStep.fixedMs(),
-            decodeStep.perRowMs());
+            decodeStep.perUnitMs(),
+            prefillStep.fixedMs(),
+            prefillStep.perUnitMs());
+  }
+
+  /** See {@link Load#prefillTokensPerS}. */
+  private double prefillCapacity() {
+    return prefillStep.perUnitMs() > 0
+        ? 1000.0 * tokenBudget / prefillStep.ms(tokenBudget)
+        : prefillRate;
+  }
+
+  /**
+   * How long {@code tokens} prompt tokens take to prefill here: from the fitted prefill pass time,
+   * a pass per token budget's worth (a short prompt pays the fixed part of a pass as a long one
+   * does, so tokens/s measured on whatever came last misjudges the next), else at the measured
+   * rate.
+   */
+  private double prefillSeconds(long tokens) {
+    if (prefillStep.perUnitMs() > 0) {
+      long passes = Math.max(1, (tokens + tokenBudget - 1) / tokenBudget);
+      return (passes * prefillStep.fixedMs() + tokens * prefillStep.perUnitMs()) / 1000;
+    }
+    return tokens / prefillRate;
   }
 
   /**
@@ -292,6 +324,9 @@ public final class StepLoop implements AutoCloseable {
     int p = scheduler.lastPrefillTokens();
     int d = scheduler.lastDecodeRows();
     double seconds = nanos / 1e9;
+    if (p > 0 && d == 0) {
+      prefillStep.add(p, nanos / 1e6);
+    }
     if (p > 0) {
       double rate = p / (seconds * p / (p + d));
       prefillRate = prefillRate == 0 ? rate : (1 - EWMA) * prefillRate + EWMA * rate;

@@ -134,6 +134,8 @@ public final class WorkerServer implements AutoCloseable {
         o.put("decode_tokens_per_s", l.decodeTokensPerS());
         o.put("decode_step_fixed_ms", l.decodeStepFixedMs());
         o.put("decode_step_per_row_ms", l.decodeStepPerRowMs());
+        o.put("prefill_step_fixed_ms", l.prefillStepFixedMs());
+        o.put("prefill_step_per_token_ms", l.prefillStepPerTokenMs());
         o.put("reserved", l.reserved());
         WorkerRole.State r = role.state();
         o.put("role", r.role());

@@ -247,6 +247,7 @@ public final class Gateway {
     }
     // no room now: wait for it (FIFO in the group) for at most the TTFT budget
     metrics.waitedForRoom();
+    long waitFrom = System.nanoTime();
     waiting.add(
         io.vertx.core.Vertx.currentContext().owner(),
         group,
@@ -255,9 +256,10 @@ public final class Gateway {
             () ->
                 scenarios.route(
                     router, registry.alive(), group, prompt.length, params.maxTokens(), false),
-            p ->
-                dispatch(
-                    req, r, id, group, prompt, params, java.util.Optional.of(p), start, budget),
+            p -> {
+              metrics.listener().waitedForRoom(id, System.nanoTime() - waitFrom);
+              dispatch(req, r, id, group, prompt, params, java.util.Optional.of(p), start, budget);
+            },
             () -> {
               String why =
                   "no instance had the KV room for the request's "

@@ -2,9 +2,9 @@ package dev.duet.controller.gateway;
 
 /**
  * Hears the life of each client request the gateway serves, for whoever measures load (the tidal
- * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, then
- * at most one {@link #firstToken}, at most one {@link #finished}, and always one {@link #ended}
- * (also after a failure or a client that went away).
+ * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, at
+ * most one {@link #waitedForRoom}, at most one {@link #firstToken}, at most one {@link #finished},
+ * and always one {@link #ended} (also after a failure or a client that went away).
  *
  * <p>Threading: called on the controller's event loop; implementations must be quick and must not
  * block.
@@ -24,6 +24,12 @@ public interface RequestListener {
    *     leaves)
    */
   default void arrived(String id, String group, int promptTokens, int maxTokens) {}
+
+  /**
+   * It waited {@code waitNanos} for an instance with KV room (every decode instance of its group
+   * was full) before it was sent to be prefilled.
+   */
+  default void waitedForRoom(String id, long waitNanos) {}
 
   /** Its first token reached the client {@code ttftNanos} after it arrived. */
   default void firstToken(String id, long ttftNanos) {}

@@ -24,8 +24,11 @@ public final class LoadFeed implements RequestListener {
   private final LongSupplier millis;
   private final Map<String, Open> open = new ConcurrentHashMap<>();
 
-  /** A request between arrival and end: its group and its {@code max_tokens}. */
-  private record Open(String group, int maxTokens) {}
+  /**
+   * A request between arrival and end: its group, its {@code max_tokens} and how long it waited for
+   * KV room before its prefill, ns.
+   */
+  private record Open(String group, int maxTokens, long roomWaitNanos) {}
 
   /**
    * @param millis the clock the planner rounds use, milliseconds
@@ -37,7 +40,7 @@ public final class LoadFeed implements RequestListener {
 
   @Override
   public void arrived(String id, String group, int promptTokens, int maxTokens) {
-    open.put(id, new Open(group, maxTokens));
+    open.put(id, new Open(group, maxTokens, 0));
     long now = millis.getAsLong();
     tracker.recordArrival(group, now, promptTokens);
     tracker.recordOutputTokens(
@@ -45,10 +48,22 @@ public final class LoadFeed implements RequestListener {
   }
 
   @Override
+  public void waitedForRoom(String id, long waitNanos) {
+    open.computeIfPresent(id, (k, o) -> new Open(o.group(), o.maxTokens(), waitNanos));
+  }
+
+  /**
+   * The tracker's TTFT is the prefill side's: from when the request was sent to be prefilled. A
+   * wait for decode KV room is the decode side's shortage; counted in, a full decode pool read as
+   * slow prefill, and the planner's prefill correction moved instances from decode to prefill, the
+   * opposite of what the wait asks for.
+   */
+  @Override
   public void firstToken(String id, long ttftNanos) {
     Open o = open.get(id);
     if (o != null) {
-      tracker.recordFirstToken(o.group(), millis.getAsLong(), ttftNanos / 1e6);
+      tracker.recordFirstToken(
+          o.group(), millis.getAsLong(), Math.max(0, ttftNanos - o.roomWaitNanos()) / 1e6);
     }
   }
 

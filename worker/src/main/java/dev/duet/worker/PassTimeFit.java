@@ -114,6 +114,11 @@ final class PassTimeFit {
     return perUnitMs;
   }
 
+  /** Whether the fixed part has been told from the units' (two size classes seen). */
+  boolean separated() {
+    return separated;
+  }
+
   /** A pass of {@code n} units, ms, as fitted (0 until measured). */
   double ms(double n) {
     return fixedMs + perUnitMs * n;

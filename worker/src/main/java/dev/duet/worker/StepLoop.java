@@ -37,7 +37,8 @@ public final class StepLoop implements AutoCloseable {
    * @param pendingPromptTokens prompt tokens queued or prefilling, not yet computed
    * @param prefillTokensPerS prefill capacity: prompt tokens per second in passes of a full token
    *     budget, from the fitted prefill pass time (a loaded instance packs its passes so); until
-   *     that fit exists, the measured rate (moving average; 0 until measured)
+   *     that fit has told the fixed part from the tokens', the measured rate (moving average; 0
+   *     until measured)
    * @param decodeTokensPerS measured decode rate (moving average; 0 until measured)
    * @param reserved requests whose KV blocks are reserved and whose snapshot has not arrived
    * @param decodeStepFixedMs a pure decode pass's fixed time ({@link PassTimeFit}; 0 until known)
@@ -297,7 +298,7 @@ public final class StepLoop implements AutoCloseable {
 
   /** See {@link Load#prefillTokensPerS}. */
   private double prefillCapacity() {
-    return prefillStep.perUnitMs() > 0
+    return prefillStep.separated()
         ? 1000.0 * tokenBudget / prefillStep.ms(tokenBudget)
         : prefillRate;
   }
@@ -309,7 +310,7 @@ public final class StepLoop implements AutoCloseable {
    * rate.
    */
   private double prefillSeconds(long tokens) {
-    if (prefillStep.perUnitMs() > 0) {
+    if (prefillStep.separated()) {
       long passes = Math.max(1, (tokens + tokenBudget - 1) / tokenBudget);
       return (passes * prefillStep.fixedMs() + tokens * prefillStep.perUnitMs()) / 1000;
     }

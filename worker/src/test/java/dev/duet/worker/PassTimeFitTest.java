@@ -40,10 +40,12 @@ class PassTimeFitTest {
     }
     assertThat(fit.fixedMs()).isZero();
     assertThat(fit.perUnitMs()).isCloseTo(8, within(1e-9));
+    assertThat(fit.separated()).isFalse();
     for (int i = 0; i < 100; i++) {
       fit.add(1 + i % 16, 30 + 0.125 * (1 + i % 16));
     }
     assertThat(fit.fixedMs()).isCloseTo(30, within(0.5));
+    assertThat(fit.separated()).isTrue();
     // and a long run at one size afterwards keeps the fit
     for (int i = 0; i < 500; i++) {
       fit.add(16, 32);

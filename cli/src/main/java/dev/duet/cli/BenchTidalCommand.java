@@ -345,9 +345,7 @@ final class BenchTidalCommand implements Callable<Integer> {
    * the period the day, the interval 1/60 of it, and admission at {@code --admission-ms}. The trend
    * window is 8 observations (40 s of a 3-minute day): with 4, the trend through four noisy
    * residuals, extrapolated up to 12 s past the newest, swung the horizon's forecast by tens of
-   * percent (on this tide with 10% noise per observation, the PredictorTest-style replay in
-   * docs/planner.md: a mean error of 17% and 8% of forecasts under 70% of the truth, against 10%
-   * and 1% with 8).
+   * percent (PredictorTest replays this tide: see docs/planner.md).
    */
   String policy() {
     long day = Math.round(minutes * 60);

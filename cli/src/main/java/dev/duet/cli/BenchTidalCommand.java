@@ -419,16 +419,7 @@ final class BenchTidalCommand implements Callable<Integer> {
       for (int k = 1; k <= warmups; k++) {
         int n = k;
         long start = first + (k - 1) * dayNanos;
-        warming.add(
-            Thread.ofVirtual()
-                .start(
-                    () -> {
-                      try {
-                        warmUp(load, day, n, start, name);
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                      }
-                    }));
+        warming.add(inBackground(() -> warmUp(load, day, n, start, name)));
       }
       long t0 = first + warmups * dayNanos + (planner ? 0 : Math.round(STATIC_WARMUP_S * 1e9));
       if (!planner) {
@@ -444,16 +435,7 @@ final class BenchTidalCommand implements Callable<Integer> {
                 day.promptHeavy(),
                 day.outputHeavy());
         long start = first;
-        warming.add(
-            Thread.ofVirtual()
-                .start(
-                    () -> {
-                      try {
-                        load.run(brief, seed + 999, start);
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                      }
-                    }));
+        warming.add(inBackground(() -> load.run(brief, seed + 999, start)));
       }
       long ahead = t0 - System.nanoTime();
       if (ahead > 0) {
@@ -521,6 +503,24 @@ final class BenchTidalCommand implements Callable<Integer> {
                       q.failure()));
       return r;
     }
+  }
+
+  /** Traffic played on a thread of its own: a day, which an interrupt cuts short. */
+  private interface Traffic {
+    void play() throws InterruptedException;
+  }
+
+  /** Starts {@code traffic} on a virtual thread (an interrupt ends it quietly). */
+  private static Thread inBackground(Traffic traffic) {
+    return Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                traffic.play();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
   }
 
   /** Plays warm-up day {@code k} from {@code start}, unmeasured, and says how it went. */

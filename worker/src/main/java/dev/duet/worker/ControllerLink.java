@@ -87,8 +87,6 @@ public final class ControllerLink implements AutoCloseable {
     body.put("decode_tokens_per_s", l.decodeTokensPerS());
     body.put("decode_step_fixed_ms", l.decodeStepFixedMs());
     body.put("decode_step_per_row_ms", l.decodeStepPerRowMs());
-    body.put("prefill_step_fixed_ms", l.prefillStepFixedMs());
-    body.put("prefill_step_per_token_ms", l.prefillStepPerTokenMs());
     body.put("running", l.running());
     body.put("free_kv_blocks", l.freeKvBlocks());
     WorkerRole.State r = role.state();

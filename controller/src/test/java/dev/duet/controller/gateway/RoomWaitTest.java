@@ -61,10 +61,23 @@ class RoomWaitTest {
     try (TestCluster cluster =
         new TestCluster(
             MODEL, "sim", List.of("prefill", "decode"), KV_BLOCKS, Duration.ofSeconds(30))) {
+      var heardWaitNanos = new java.util.concurrent.atomic.AtomicLong();
+      cluster
+          .gateway
+          .metrics()
+          .listen(
+              new RequestListener() {
+                @Override
+                public void waitedForRoom(String id, long waitNanos) {
+                  heardWaitNanos.addAndGet(waitNanos);
+                }
+              });
       CompletableFuture<HttpResponse<String>> first = fillTheDecodeInstance(cluster);
       long sent = System.nanoTime();
       HttpResponse<String> second = send(cluster, 40).get(30, TimeUnit.SECONDS);
       long waitedMs = (System.nanoTime() - sent) / 1_000_000;
+      // the planner hears the wait (its prefill correction leaves it out of the TTFT)
+      assertThat(heardWaitNanos.get() / 1_000_000).isBetween(waitedMs / 2, waitedMs);
 
       assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
       assertThat(second.statusCode()).as(second.body()).isEqualTo(200);

@@ -34,11 +34,17 @@ final class PassTimeFit {
   /** A class last updated this many passes ago no longer takes part. */
   static final long STALE_PASSES = 20_000;
 
+  /**
+   * A class's weight in the line: its passes, up to this many (a class the load sits in must not
+   * drown the others that give the slope).
+   */
+  static final int MAX_CLASS_WEIGHT = 16;
+
   private static final int CLASSES = 31;
 
   private final double[] units = new double[CLASSES]; // averaged size of the class's passes
   private final double[] ms = new double[CLASSES]; // averaged time of the class's passes
-  private final int[] samples = new int[CLASSES];
+  private final int[] samples = new int[CLASSES]; // passes seen, up to MAX_CLASS_WEIGHT
   private final long[] lastPass = new long[CLASSES];
   private long passes;
   private double fixedMs;
@@ -52,10 +58,15 @@ final class PassTimeFit {
     }
     passes++;
     int c = 31 - Integer.numberOfLeadingZeros(n);
-    double w = samples[c] == 0 || passes - lastPass[c] > STALE_PASSES ? 1 : WEIGHT;
+    if (passes - lastPass[c] > STALE_PASSES) {
+      samples[c] = 0;
+    }
+    // a class's first passes count alike (one JIT-cold pass must not set its average for the next
+    // twenty), then the newest weighs WEIGHT
+    double w = Math.max(WEIGHT, 1.0 / (samples[c] + 1));
     units[c] = w * n + (1 - w) * units[c];
     ms[c] = w * passMs + (1 - w) * ms[c];
-    samples[c] = w == 1 ? 1 : Math.min(samples[c] + 1, Integer.MAX_VALUE - 1);
+    samples[c] = Math.min(samples[c] + 1, MAX_CLASS_WEIGHT);
     lastPass[c] = passes;
     refit(c);
   }
@@ -71,7 +82,7 @@ final class PassTimeFit {
       if (samples[c] < MIN_SAMPLES || passes - lastPass[c] > STALE_PASSES) {
         continue;
       }
-      double w = Math.min(samples[c], 16);
+      double w = samples[c];
       sw += w;
       sx += w * units[c];
       sy += w * ms[c];

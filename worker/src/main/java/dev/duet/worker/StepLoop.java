@@ -38,8 +38,9 @@ public final class StepLoop implements AutoCloseable {
    * @param prefillTokensPerS prefill capacity: prompt tokens per second in passes of a full token
    *     budget, from the fitted prefill pass time (a loaded instance packs its passes so); until
    *     that fit has told the fixed part from the tokens', the measured rate (moving average; 0
-   *     until measured)
-   * @param decodeTokensPerS measured decode rate (moving average; 0 until measured)
+   *     until {@link #MIN_RATE_PASSES} passes are measured)
+   * @param decodeTokensPerS measured decode rate (moving average; 0 until {@link #MIN_RATE_PASSES}
+   *     passes are measured)
    * @param reserved requests whose KV blocks are reserved and whose snapshot has not arrived
    * @param decodeStepFixedMs a pure decode pass's fixed time ({@link PassTimeFit}; 0 until known)
    * @param decodeStepPerRowMs what each decode row adds to a pass, ms (0 until measured)
@@ -61,8 +62,19 @@ public final class StepLoop implements AutoCloseable {
       double prefillStepFixedMs,
       double prefillStepPerTokenMs) {}
 
-  /** Weight of the newest step in the moving averages of the rates. */
+  /**
+   * Weight of the newest step in the moving averages of the rates; the first {@code 1 / EWMA} steps
+   * are averaged alike (the first pass of a fresh JVM runs cold and opens the first KV channel:
+   * seeding the average with it read one instance's prefill rate as 484 tok/s against its peers'
+   * 7,000, and kept it there).
+   */
   private static final double EWMA = 0.2;
+
+  /**
+   * Passes a rate must have seen before it is reported or refuses a request: fewer say more about a
+   * cold start than about the instance.
+   */
+  static final int MIN_RATE_PASSES = 4;
 
   private final InferenceEngine engine;
   private final BatchScheduler scheduler;
@@ -74,6 +86,8 @@ public final class StepLoop implements AutoCloseable {
   private long tokens;
   private double prefillRate;
   private double decodeRate;
+  private long prefillPasses;
+  private long decodePasses;
   private final PassTimeFit decodeStep = new PassTimeFit();
   private final PassTimeFit prefillStep = new PassTimeFit();
   private final int tokenBudget;
@@ -89,9 +103,10 @@ public final class StepLoop implements AutoCloseable {
 
   /**
    * Offers a request. Refuses it at once when the queue is full, or when {@code ttftBudgetNanos >
-   * 0} and the prefill backlog ahead of it (plus its own prompt) at the measured prefill rate would
-   * take longer than that; completes exceptionally for a bad request (e.g. a prompt longer than the
-   * context).
+   * 0}, prompt tokens are already waiting here, and that backlog plus its own prompt at the
+   * measured prefill rate would take longer than that (an instance with nothing ahead takes the
+   * prompt whatever its estimate says); completes exceptionally for a bad request (e.g. a prompt
+   * longer than the context).
    */
   public CompletableFuture<Admission> submit(
       String id,
@@ -117,8 +132,12 @@ public final class StepLoop implements AutoCloseable {
     command(
         () -> {
           try {
-            if (ttftBudgetNanos > 0 && prefillRate > 0) {
-              double waitS = prefillSeconds(scheduler.pendingPromptTokens() + prompt.length);
+            long ahead = scheduler.pendingPromptTokens();
+            // Nothing ahead: the prompt starts at the next pass, and refusing it only helps if a
+            // peer is faster, which an idle instance's estimate is the least fit to say. (Refusing
+            // there is also how a bad estimate would last: no pass, no new measurement.)
+            if (ttftBudgetNanos > 0 && ahead > 0 && prefillCapacity() > 0) {
+              double waitS = prefillSeconds(ahead + prompt.length);
               if (waitS * 1e9 > ttftBudgetNanos) {
                 accepted.complete(Admission.TTFT_BUDGET);
                 return;
@@ -288,7 +307,7 @@ public final class StepLoop implements AutoCloseable {
             tokens,
             scheduler.pendingPromptTokens(),
             prefillCapacity(),
-            decodeRate,
+            decodePasses >= MIN_RATE_PASSES ? decodeRate : 0,
             scheduler.reserved(),
             decodeStep.fixedMs(),
             decodeStep.perUnitMs(),
@@ -298,9 +317,10 @@ public final class StepLoop implements AutoCloseable {
 
   /** See {@link Load#prefillTokensPerS}. */
   private double prefillCapacity() {
-    return prefillStep.separated()
-        ? 1000.0 * tokenBudget / prefillStep.ms(tokenBudget)
-        : prefillRate;
+    if (prefillStep.separated()) {
+      return 1000.0 * tokenBudget / prefillStep.ms(tokenBudget);
+    }
+    return prefillPasses >= MIN_RATE_PASSES ? prefillRate : 0;
   }
 
   /**
@@ -330,15 +350,21 @@ public final class StepLoop implements AutoCloseable {
     }
     if (p > 0) {
       double rate = p / (seconds * p / (p + d));
-      prefillRate = prefillRate == 0 ? rate : (1 - EWMA) * prefillRate + EWMA * rate;
+      prefillRate = average(prefillRate, rate, ++prefillPasses);
     }
     if (d > 0 && p == 0) {
       decodeStep.add(d, nanos / 1e6);
     }
     if (d > 0) {
       double rate = d / (seconds * d / (p + d));
-      decodeRate = decodeRate == 0 ? rate : (1 - EWMA) * decodeRate + EWMA * rate;
+      decodeRate = average(decodeRate, rate, ++decodePasses);
     }
+  }
+
+  /** The moving average after its {@code n}th sample: plain for the first {@code 1 / EWMA}. */
+  private static double average(double old, double sample, long n) {
+    double w = Math.max(EWMA, 1.0 / n);
+    return (1 - w) * old + w * sample;
   }
 
   @Override

@@ -87,7 +87,11 @@ final class RoleSizing {
       double rho = observed.rates().promptTokensPerS() / (current * capacity);
       if (rho < 1 && observed.ttft().meanMs() > 0) {
         double expectedMs = 1000 * mdOneWait(service, rho);
-        c = s.correction().clamp(expectedMs / observed.ttft().meanMs());
+        // at most 1: the capacity is the fitted rate of full passes, which is the most an
+        // instance does; a TTFT under the queue model's credited it with more than that, sized
+        // prefill for a load it could not carry, and the overload that followed pinned the
+        // correction at its floor (bench tidal: 1.32, one instance fewer, then 0.50 a minute on)
+        c = Math.min(1, s.correction().clamp(expectedMs / observed.ttft().meanMs()));
         why.add(
             String.format(
                 "%s: prefill correction %.2f (model TTFT %.0f ms, observed %.0f ms)",

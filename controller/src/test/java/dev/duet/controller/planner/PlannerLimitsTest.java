@@ -267,4 +267,17 @@ class PlannerLimitsTest {
     assertThat(f.plan(Map.of(G, PROMPT_HEAVY), Map.of(G, few)).group(G).prefill().correction())
         .isEqualTo(1);
   }
+
+  @Test
+  void fasterThanExpectedPrefillBuysNoCapacityBeyondTheMeasured() {
+    var f = new PlannerFixture().add(G, PREFILL, 3).add(G, DECODE, 2);
+    double expected = RoleSizing.mdOneWait(0.2, 2000.0 / 3000) * 1000;
+    var fast =
+        new GroupLoad(G, PROMPT_HEAVY, new Latency(100, expected / 2, expected), Latency.NONE);
+    var none = new GroupLoad(G, PROMPT_HEAVY, new Latency(3, expected / 2, expected), Latency.NONE);
+    Decision d = f.plan(Map.of(G, PROMPT_HEAVY), Map.of(G, fast));
+    assertThat(d.group(G).prefill().correction()).isEqualTo(1);
+    assertThat(d.group(G).targetPrefill())
+        .isEqualTo(f.plan(Map.of(G, PROMPT_HEAVY), Map.of(G, none)).group(G).targetPrefill());
+  }
 }

@@ -22,9 +22,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * On-demand forwarding: with a TTFT budget no measured instance can meet, an instance refuses at
- * once and the request goes to the next; when every instance refuses, the client gets a 503 with
- * Retry-After, never a queue.
+ * TTFT admission never starves an idle instance: with a budget no estimate can meet, requests sent
+ * one at a time (nothing ahead of any of them) are all served.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TtftRejectionTest {
@@ -32,7 +31,7 @@ class TtftRejectionTest {
   @TempDir Path dir;
 
   @Test
-  void aRefusedRequestIsForwardedAndWhenAllRefuseItIsA503() throws Exception {
+  void anIdleInstanceServesEvenUnderABudgetNoEstimateMeets() throws Exception {
     ObjectMapper json = new ObjectMapper();
     Path file = dir.resolve("tiny.gguf");
     SyntheticModelWriter.write(SyntheticModel.preset("tiny"), 1, GgmlType.F32, file);
@@ -48,22 +47,19 @@ class TtftRejectionTest {
                   HttpRequest.BodyPublishers.ofString(
                       "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\",\"max_tokens\":2}"))
               .build();
-      // Each instance serves its first request (nothing measured yet), then refuses.
+      // An idle instance takes a prompt whatever its estimate: nothing is ahead of it, and an
+      // instance that refused on a cold estimate would never run the pass that corrects it.
+      // (Refusal with a backlog: StepLoopTest.)
       List<Integer> statuses = new ArrayList<>();
-      HttpResponse<String> last = null;
-      for (int i = 0; i < 3; i++) {
-        last = http.send(request, HttpResponse.BodyHandlers.ofString());
-        statuses.add(last.statusCode());
+      for (int i = 0; i < 6; i++) {
+        HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+        statuses.add(r.statusCode());
       }
-      assertThat(statuses).containsExactly(200, 200, 503);
-      assertThat(last.headers().firstValue("retry-after")).hasValue("1");
-      assertThat(json.readTree(last.body()).at("/error/type").asText())
-          .isEqualTo("server_overloaded");
-      String refusals =
+      assertThat(statuses).containsOnly(200);
+      String scraped =
           cluster.workerMetrics.get(0).scrape() + cluster.workerMetrics.get(1).scrape();
-      // The second request was refused by the instance served first, then forwarded.
-      assertThat(refusals).contains("duet_worker_rejections_total{reason=\"ttft_budget\"}");
-      assertThat(cluster.gateway.metrics().scrape()).contains("duet_rejections_total 1.0");
+      assertThat(scraped).doesNotContain("duet_worker_rejections_total{reason=\"ttft_budget\"} 1");
+      assertThat(cluster.gateway.metrics().scrape()).doesNotContain("duet_rejections_total 1.0");
     }
   }
 }

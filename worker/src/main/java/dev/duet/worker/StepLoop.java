@@ -84,10 +84,8 @@ public final class StepLoop implements AutoCloseable {
   private volatile boolean closed;
   private long steps;
   private long tokens;
-  private double prefillRate;
-  private double decodeRate;
-  private long prefillPasses;
-  private long decodePasses;
+  private final Rate prefillRate = new Rate();
+  private final Rate decodeRate = new Rate();
   private final PassTimeFit decodeStep = new PassTimeFit();
   private final PassTimeFit prefillStep = new PassTimeFit();
   private final int tokenBudget;
@@ -307,7 +305,7 @@ public final class StepLoop implements AutoCloseable {
             tokens,
             scheduler.pendingPromptTokens(),
             prefillCapacity(),
-            decodePasses >= MIN_RATE_PASSES ? decodeRate : 0,
+            decodeRate.known(),
             scheduler.reserved(),
             decodeStep.fixedMs(),
             decodeStep.perUnitMs(),
@@ -320,7 +318,7 @@ public final class StepLoop implements AutoCloseable {
     if (prefillStep.separated()) {
       return 1000.0 * tokenBudget / prefillStep.ms(tokenBudget);
     }
-    return prefillPasses >= MIN_RATE_PASSES ? prefillRate : 0;
+    return prefillRate.known();
   }
 
   /**
@@ -334,7 +332,7 @@ public final class StepLoop implements AutoCloseable {
       long passes = Math.max(1, (tokens + tokenBudget - 1) / tokenBudget);
       return (passes * prefillStep.fixedMs() + tokens * prefillStep.perUnitMs()) / 1000;
     }
-    return tokens / prefillRate;
+    return tokens / prefillRate.known();
   }
 
   /**
@@ -349,22 +347,33 @@ public final class StepLoop implements AutoCloseable {
       prefillStep.add(p, nanos / 1e6);
     }
     if (p > 0) {
-      double rate = p / (seconds * p / (p + d));
-      prefillRate = average(prefillRate, rate, ++prefillPasses);
+      prefillRate.add(p / (seconds * p / (p + d)));
     }
     if (d > 0 && p == 0) {
       decodeStep.add(d, nanos / 1e6);
     }
     if (d > 0) {
-      double rate = d / (seconds * d / (p + d));
-      decodeRate = average(decodeRate, rate, ++decodePasses);
+      decodeRate.add(d / (seconds * d / (p + d)));
     }
   }
 
-  /** The moving average after its {@code n}th sample: plain for the first {@code 1 / EWMA}. */
-  private static double average(double old, double sample, long n) {
-    double w = Math.max(EWMA, 1.0 / n);
-    return (1 - w) * old + w * sample;
+  /**
+   * A per-pass rate's moving average: plain over the first {@code 1 / EWMA} passes, then {@link
+   * #EWMA}-weighted. Step-loop thread only.
+   */
+  private static final class Rate {
+    private double value;
+    private long passes;
+
+    void add(double sample) {
+      double w = Math.max(EWMA, 1.0 / ++passes);
+      value = (1 - w) * value + w * sample;
+    }
+
+    /** The average once {@link #MIN_RATE_PASSES} passes are in, else 0 (not measured). */
+    double known() {
+      return passes >= MIN_RATE_PASSES ? value : 0;
+    }
   }
 
   @Override

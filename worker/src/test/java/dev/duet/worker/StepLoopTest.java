@@ -48,18 +48,7 @@ class StepLoopTest {
         for (int k = 0; k < length; k++) {
           prompt[k] = 5 + random.nextInt(1000);
         }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        loop.submit(
-            "r" + i,
-            prompt,
-            SamplingParams.greedy(1),
-            0,
-            ev -> {
-              if (ev.finished()) {
-                done.complete(null);
-              }
-            });
-        done.get(10, TimeUnit.SECONDS);
+        assertThat(run(loop, "r" + i, prompt, 0)).isEqualTo(Admission.ACCEPTED);
       }
       double fullPass = 1000.0 * budget / profile.prefillMs(budget);
       // the sim's own CPU work and wake-ups make its passes a little late, never early
@@ -81,15 +70,15 @@ class StepLoopTest {
       // five cold passes of 100 tokens at 300 ms each: the rate reads ~330 tokens/s, at which a
       // 2000-token prompt would take 6 s; it runs in ~60 ms
       for (int i = 0; i < 5; i++) {
-        assertThat(run(loop, "cold" + i, 100, 0)).isEqualTo(Admission.ACCEPTED);
+        assertThat(run(loop, "cold" + i, prompt(100), 0)).isEqualTo(Admission.ACCEPTED);
       }
       double coldRate = loop.load().prefillTokensPerS();
       assertThat(coldRate).isBetween(100.0, 1000.0);
       // before: refused on that estimate, so it never ran another pass to correct it
-      assertThat(run(loop, "idle", 2000, TimeUnit.SECONDS.toNanos(1)))
+      assertThat(run(loop, "idle", prompt(2000), TimeUnit.SECONDS.toNanos(1)))
           .isEqualTo(Admission.ACCEPTED);
       for (int i = 0; i < 20; i++) {
-        run(loop, "warm" + i, 2000, 0);
+        run(loop, "warm" + i, prompt(2000), 0);
       }
       assertThat(loop.load().prefillTokensPerS()).isGreaterThan(10 * coldRate);
       // with a prompt ahead, the estimate still refuses what would miss the budget: one 2000-token
@@ -107,12 +96,12 @@ class StepLoopTest {
     return TimeUnit.MILLISECONDS.toNanos(millis);
   }
 
-  /** Submits a prompt of {@code length} tokens and waits for it to finish if accepted. */
-  private static Admission run(StepLoop loop, String id, int length, long budgetNanos)
+  /** Submits {@code prompt} for one token and waits for it to finish if accepted. */
+  private static Admission run(StepLoop loop, String id, int[] prompt, long budgetNanos)
       throws Exception {
     var done = new CompletableFuture<Void>();
     Admission a =
-        loop.submit(id, prompt(length), SamplingParams.greedy(1), budgetNanos, finished(done))
+        loop.submit(id, prompt, SamplingParams.greedy(1), budgetNanos, finished(done))
             .get(10, TimeUnit.SECONDS);
     if (a == Admission.ACCEPTED) {
       done.get(10, TimeUnit.SECONDS);

@@ -256,6 +256,14 @@ public final class StepLoop implements AutoCloseable {
     return load;
   }
 
+  /**
+   * Tokens generated so far, read on the step thread: it counts every token already given to a
+   * listener, which {@link #load()} (published after the pass) may not yet.
+   */
+  public CompletableFuture<Long> generatedTokens() {
+    return call(s -> tokens);
+  }
+
   private void command(Runnable r, CompletableFuture<?> onClosed) {
     if (closed) {
       if (onClosed != null) {

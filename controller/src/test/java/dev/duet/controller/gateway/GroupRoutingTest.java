@@ -144,7 +144,7 @@ class GroupRoutingTest {
   }
 
   /** First tokens each worker sampled (a prefill worker samples one per request it prefilled). */
-  private static long tokens(TestCluster cluster, int worker) {
+  private static long tokens(TestCluster cluster, int worker) throws Exception {
     return cluster.generatedTokens(worker);
   }
 

@@ -217,9 +217,9 @@ public final class TestCluster implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + port + path);
   }
 
-  /** Tokens worker {@code i} has generated so far. */
-  public long generatedTokens(int i) {
-    return loops.get(i).load().tokens();
+  /** Tokens worker {@code i} has generated so far (every one its clients have been sent). */
+  public long generatedTokens(int i) throws Exception {
+    return loops.get(i).generatedTokens().get(10, TimeUnit.SECONDS);
   }
 
   /** Worker {@code i}'s step loop load now. */

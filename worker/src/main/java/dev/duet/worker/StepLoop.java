@@ -141,17 +141,10 @@ public final class StepLoop implements AutoCloseable {
                 return;
               }
             }
-            Consumer<TokenEvent> counting =
-                ev -> {
-                  if (ev.token() >= 0) {
-                    tokens++;
-                  }
-                  listener.accept(ev);
-                };
             boolean queued =
                 handoff == null
-                    ? scheduler.submit(id, prompt, params, counting)
-                    : scheduler.submitHandoff(id, prompt, params, handoff, counting);
+                    ? scheduler.submit(id, prompt, params, counting(listener))
+                    : scheduler.submitHandoff(id, prompt, params, handoff, counting(listener));
             accepted.complete(queued ? Admission.ACCEPTED : Admission.QUEUE_FULL);
           } catch (RuntimeException e) {
             accepted.completeExceptionally(e);
@@ -182,14 +175,7 @@ public final class StepLoop implements AutoCloseable {
     command(
         () -> {
           try {
-            scheduler.submitResumed(
-                s,
-                ev -> {
-                  if (ev.token() >= 0) {
-                    tokens++;
-                  }
-                  listener.accept(ev);
-                });
+            scheduler.submitResumed(s, counting(listener));
             done.complete(null);
           } catch (RuntimeException e) {
             done.completeExceptionally(e);
@@ -207,16 +193,19 @@ public final class StepLoop implements AutoCloseable {
   public CompletableFuture<Admission> recover(GenerationSnapshot s, Consumer<TokenEvent> listener) {
     return call(
         scheduler ->
-            scheduler.submitRecovered(
-                    s,
-                    ev -> {
-                      if (ev.token() >= 0) {
-                        tokens++;
-                      }
-                      listener.accept(ev);
-                    })
+            scheduler.submitRecovered(s, counting(listener))
                 ? Admission.ACCEPTED
                 : Admission.QUEUE_FULL);
+  }
+
+  /** {@code listener}, counting each generated token (its events come on the step thread). */
+  private Consumer<TokenEvent> counting(Consumer<TokenEvent> listener) {
+    return ev -> {
+      if (ev.token() >= 0) {
+        tokens++;
+      }
+      listener.accept(ev);
+    };
   }
 
   /**

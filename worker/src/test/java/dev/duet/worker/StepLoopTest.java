@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
@@ -82,13 +83,28 @@ class StepLoopTest {
       }
       assertThat(loop.load().prefillTokensPerS()).isGreaterThan(10 * coldRate);
       // with a prompt ahead, the estimate still refuses what would miss the budget: one 2000-token
-      // pass takes ~60 ms, so the second of two submitted together cannot start within 50 ms
+      // pass takes ~60 ms, so the second of two submitted together cannot start within 50 ms.
+      // The step thread waits at a gate until both are queued: else it may run a's whole pass
+      // before b arrives (a slow CI machine did), and b would rightly find nothing ahead
+      var gate = new CountDownLatch(1);
+      var gated = loop.call(s -> await(gate));
       var first = new CompletableFuture<Void>();
       var a = loop.submit("a", prompt(2000), SamplingParams.greedy(1), ms(50), finished(first));
       var b = loop.submit("b", prompt(2000), SamplingParams.greedy(1), ms(50), ev -> {});
+      gate.countDown();
+      assertThat(gated.get(10, TimeUnit.SECONDS)).isTrue();
       assertThat(a.get(10, TimeUnit.SECONDS)).isEqualTo(Admission.ACCEPTED);
       assertThat(b.get(10, TimeUnit.SECONDS)).isEqualTo(Admission.TTFT_BUDGET);
       first.get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static boolean await(CountDownLatch gate) {
+    try {
+      return gate.await(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 

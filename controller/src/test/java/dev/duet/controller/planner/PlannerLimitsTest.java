@@ -154,6 +154,24 @@ class PlannerLimitsTest {
   }
 
   @Test
+  void aBudgetTooSmallForBothNeedsCutsTheRoleThatStaysBestCovered() {
+    String eight =
+        BASE.replace("budget: {maxInstances: 6}", "budget: {minInstances: 8, maxInstances: 8}")
+            .replace("max: 6}", "max: 7}");
+    var f = new PlannerFixture(eight).add(G, PREFILL, 3).add(G, DECODE, 5);
+    // prefill needs 2.43 instances (1750 tok/s at 1000 × the 0.72 its TTFT SLO allows), decode
+    // 5.29 (899 at 200 × 0.85): 3 + 6 does not fit 8. Cutting prefill to 2 would run it at 122% of
+    // its usable capacity, cutting decode to 5 at 106%, so decode gives one up, and nothing flips
+    Decision d = f.round(Map.of(G, new LoadRates(4, 1750, 899)));
+    assertThat(d.group(G).targetPrefill()).isEqualTo(3);
+    assertThat(d.group(G).targetDecode()).isEqualTo(5);
+    assertThat(d.why())
+        .anyMatch(
+            w -> w.equals("budget: default decode cut to 5 to fit 8 instances (SLO at risk)"));
+    assertThat(d.actions()).isEmpty();
+  }
+
+  @Test
   void aFixedBudgetMeetsTheTideByFlippingAloneAndKeepsItsRatioWhenIdle() {
     String fixed =
         BASE.replace("budget: {maxInstances: 6}", "budget: {minInstances: 6, maxInstances: 6}");

@@ -29,9 +29,6 @@ public final class MigrationAdmin {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Migrations a drain runs at once. */
-  static final int DRAIN_PARALLEL = 2;
-
   private MigrationAdmin() {}
 
   /** Plugs the migrate and drain handlers into {@code admin}. */
@@ -94,7 +91,7 @@ public final class MigrationAdmin {
           }
           return gateway
               .migrator()
-              .drain(i.id(), DRAIN_PARALLEL)
+              .drain(i.id(), Migrator.DRAIN_PARALLEL)
               .map(
                   results -> {
                     ObjectNode o = JSON.createObjectNode();

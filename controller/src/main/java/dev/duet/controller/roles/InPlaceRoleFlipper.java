@@ -81,9 +81,9 @@ public final class InPlaceRoleFlipper implements RoleFlipper, AutoCloseable {
       }
     }
 
-    /** 60 s to empty, a look every 50 ms, two migrations at once. */
+    /** 60 s to empty, a look every 50 ms, {@link Migrator#DRAIN_PARALLEL} migrations at once. */
     public static Options defaults() {
-      return new Options(Duration.ofSeconds(60), Duration.ofMillis(50), 2);
+      return new Options(Duration.ofSeconds(60), Duration.ofMillis(50), Migrator.DRAIN_PARALLEL);
     }
   }
 

@@ -16,9 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,9 +111,6 @@ public final class Migrator {
   private final InFlight inFlight;
   private final InstanceRegistry registry;
 
-  /** KV blocks that migrations in progress have reserved or will reserve, per target instance. */
-  private final Map<String, Integer> incoming = new ConcurrentHashMap<>();
-
   private final WorkerClient workers;
   private final GatewayMetrics metrics;
   private final Options defaults;
@@ -200,18 +195,13 @@ public final class Migrator {
                       + ") other than the source"));
     }
     s.migrating = true;
-    String to = target.get().id();
-    int blocks = target.get().descriptor().blocksFor(s.lifetimeTokens);
-    incoming.merge(to, blocks, Integer::sum);
+    // Counted now, as the gateway counts what it routes: the next migration of a drain (and the
+    // next request routed) sees the target's room less this one's blocks before its next report
+    InstanceView to = target.get();
+    registry.noteRouted(to.id(), 0, to.descriptor().blocksFor(s.lifetimeTokens));
     Promise<Result> result = Promise.promise();
-    new Run(s, source.get(), target.get(), options, result).start();
-    return result
-        .future()
-        .onComplete(
-            ar -> {
-              s.migrating = false;
-              incoming.computeIfPresent(to, (k, v) -> v - blocks > 0 ? v - blocks : null);
-            });
+    new Run(s, source.get(), to, options, result).start();
+    return result.future().onComplete(ar -> s.migrating = false);
   }
 
   /**
@@ -251,9 +241,10 @@ public final class Migrator {
   /**
    * The target: among the live, uncordoned decode instances other than the source that could hold
    * the request, those of its scenario group (the default group's when its group has none: {@link
-   * GroupScope}), the one with the most free KV blocks less those its migrations in progress will
-   * take, or {@code targetId} if it is one of them. (A drain starts several migrations within one
-   * load report; by reported free blocks alone, all of them would go to the same instance.)
+   * GroupScope}), the one with the most free KV blocks, or {@code targetId} if it is one of them.
+   * Free blocks are as the registry guesses them, less what was routed or migrated there since the
+   * instance's last report (a drain starts several migrations within one report; by reported room
+   * alone, all of them would go to the same instance).
    */
   private Optional<InstanceView> target(RequestSession s, String sourceId, String targetId) {
     GroupScope.Choice choice =
@@ -270,9 +261,7 @@ public final class Migrator {
     Optional<InstanceView> target =
         choice.instances().stream()
             .filter(i -> targetId == null || i.id().equals(targetId))
-            .max(
-                Comparator.comparingInt(
-                    i -> i.load().freeKvBlocks() - incoming.getOrDefault(i.id(), 0)));
+            .max(Comparator.comparingInt(i -> i.load().freeKvBlocks()));
     if (target.isPresent() && choice.fallback()) {
       metrics.groupFallback(s.group);
     }

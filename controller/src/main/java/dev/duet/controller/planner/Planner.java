@@ -291,14 +291,14 @@ public final class Planner {
     while (total > available) {
       GroupWork cut = null;
       InstanceRole cutRole = null;
-      double slack = -1;
+      double bestCoverage = -1;
       for (GroupWork w : work) {
         for (InstanceRole r : new InstanceRole[] {InstanceRole.PREFILL, InstanceRole.DECODE}) {
           int t = r == InstanceRole.PREFILL ? w.targetPrefill : w.targetDecode;
           double need = (r == InstanceRole.PREFILL ? w.prefill : w.decode).need();
-          double ratio = (t - 1) / Math.max(need, 1e-9);
-          if (t > w.lowest(r) && ratio > slack) {
-            slack = ratio;
+          double coverageAfter = (t - 1) / Math.max(need, 1e-9);
+          if (t > w.lowest(r) && coverageAfter > bestCoverage) {
+            bestCoverage = coverageAfter;
             cut = w;
             cutRole = r;
           }

@@ -110,11 +110,7 @@ class DisaggregatedGatewayTest {
           assertThat(text).as("request %d", i).isEqualTo(g.text());
         }
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(cluster.usedBlocks()).as("KV blocks left on the workers").isZero();
+      assertThat(cluster.awaitBlocksFree()).as("KV blocks left on the workers").isZero();
       // Every worker took part (routing counts what it sends before the next heartbeat).
       for (int w = 0; w < cluster.loops.size(); w++) {
         assertThat(cluster.loops.get(w).load().steps()).as("worker %d steps", w).isPositive();
@@ -168,11 +164,7 @@ class DisaggregatedGatewayTest {
           }
         }
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(cluster.usedBlocks()).as("blocks left after hang-ups").isZero();
+      assertThat(cluster.awaitBlocksFree()).as("blocks left after hang-ups").isZero();
     }
   }
 }

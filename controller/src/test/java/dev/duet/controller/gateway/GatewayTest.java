@@ -178,11 +178,7 @@ class GatewayTest {
       assertThat(line).startsWith("data: {");
       assertThat(cluster.usedBlocks()).isPositive();
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
-    assertThat(cluster.usedBlocks()).isZero();
+    assertThat(cluster.awaitBlocksFree()).isZero();
   }
 
   @Test

@@ -80,14 +80,6 @@ class MigrationTest {
         .get(30, TimeUnit.SECONDS);
   }
 
-  private void awaitAllBlocksFree() throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertThat(cluster.usedBlocks()).isZero();
-  }
-
   @Test
   void aRequestMigratedZeroOneAndThreeTimesStreamsExactlyTheUnmigratedText() throws Exception {
     SplittableRandom random = new SplittableRandom(3);
@@ -111,7 +103,7 @@ class MigrationTest {
             .isEqualTo(reference.text.toString());
       }
     }
-    awaitAllBlocksFree();
+    assertThat(cluster.awaitBlocksFree()).isZero();
     assertThat(cluster.gateway.metrics().scrape())
         .contains("duet_migrations_total{outcome=\"migrated\"} 8.0")
         .contains("duet_migration_downtime_seconds_count 8");
@@ -175,7 +167,7 @@ class MigrationTest {
     s.read(Integer.MAX_VALUE);
     assertThat(s.text.toString()).isEqualTo(reference.text.toString());
     assertThat(migrate(s.id, null, Migrator.Options.defaults()).outcome()).isEqualTo("not_found");
-    awaitAllBlocksFree();
+    assertThat(cluster.awaitBlocksFree()).isZero();
   }
 
   @Test
@@ -201,10 +193,7 @@ class MigrationTest {
         s.read(Integer.MAX_VALUE);
         assertThat(s.text.toString()).isEqualTo(reference.text.toString());
         // the source freed the request's blocks when it ended, the target its reservation
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (small.usedBlocks() > 0 && System.nanoTime() < deadline) {
-          Thread.sleep(20);
-        }
+        small.awaitBlocksFree();
         assertThat(small.engines.get(3 - target).cache().usedBlocks()).isZero();
         assertThat(small.engines.get(target).cache().usedBlocks()).isZero();
       } finally {

@@ -88,11 +88,7 @@ class PrefillRefusalTest {
       String alone = text(post(cluster, LONG).get(30, TimeUnit.SECONDS));
       assertThat(a).isEqualTo(alone).isNotEmpty();
       assertThat(b).isEqualTo(alone);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(cluster.usedBlocks())
+      assertThat(cluster.awaitBlocksFree())
           .as("KV blocks held anywhere, the refused one's too")
           .isZero();
     }

@@ -97,14 +97,6 @@ class RebalanceAndDrainTest {
     }
   }
 
-  private static void awaitFree(TestCluster cluster) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertThat(cluster.usedBlocks()).isZero();
-  }
-
   private static int migrated(TestCluster cluster) {
     String m = cluster.gateway.metrics().scrape();
     for (String line : m.split("\n")) {
@@ -130,7 +122,7 @@ class RebalanceAndDrainTest {
             new TestCluster(
                 model, "sim", List.of("prefill", "decode", "decode"), 200, Duration.ZERO)) {
       List<String> expected = run(cluster, () -> {});
-      awaitFree(cluster);
+      assertThat(cluster.awaitBlocksFree()).isZero();
 
       cluster.registry.cordon("w2", true);
       // Freeness of w1 with six 13-block requests: (200 - 78) / 6 ≈ 20 < 30; an idle w2: 200.
@@ -147,7 +139,7 @@ class RebalanceAndDrainTest {
               });
       assertThat(got).isEqualTo(expected);
       assertThat(migrated(cluster)).as("migrations by the rebalancer").isPositive();
-      awaitFree(cluster);
+      assertThat(cluster.awaitBlocksFree()).isZero();
     }
   }
 
@@ -158,7 +150,7 @@ class RebalanceAndDrainTest {
             new TestCluster(
                 model, "sim", List.of("prefill", "decode", "decode"), 200, Duration.ZERO)) {
       List<String> expected = run(cluster, () -> {});
-      awaitFree(cluster);
+      assertThat(cluster.awaitBlocksFree()).isZero();
       JsonNode drained = drainWhileRunning(cluster, expected, "w2");
       assertThat(cluster.events.page(0, 1000).toString()).contains("DRAIN");
       assertThat(drained.findValuesAsText("target")).containsOnly("w2");
@@ -176,7 +168,7 @@ class RebalanceAndDrainTest {
                 200,
                 Duration.ZERO)) {
       List<String> expected = run(cluster, () -> {});
-      awaitFree(cluster);
+      assertThat(cluster.awaitBlocksFree()).isZero();
       // all six start within one load report of w2 and w3, which read equally free: by reported
       // free blocks alone every one would go to the same instance
       JsonNode drained = drainWhileRunning(cluster, expected, "w2", "w3");
@@ -221,7 +213,7 @@ class RebalanceAndDrainTest {
     assertThat(got).isEqualTo(expected);
     assertThat(drained[0].path("migrated").asInt()).as(drained[0].toString()).isEqualTo(STREAMS);
     assertThat(cluster.registry.find("w1").orElseThrow().cordoned()).isTrue();
-    awaitFree(cluster);
+    assertThat(cluster.awaitBlocksFree()).isZero();
     return drained[0];
   }
 }

@@ -108,11 +108,7 @@ class SimClusterTest {
         }
         texts.add(sb.toString());
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (cluster.usedBlocks() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(cluster.usedBlocks()).as("KV blocks left on the workers").isZero();
+      assertThat(cluster.awaitBlocksFree()).as("KV blocks left on the workers").isZero();
       return texts;
     }
   }

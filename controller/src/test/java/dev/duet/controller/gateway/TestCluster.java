@@ -232,6 +232,18 @@ public final class TestCluster implements AutoCloseable {
     return engines.stream().mapToInt(e -> e.cache().usedBlocks()).sum();
   }
 
+  /**
+   * Waits up to 10 s for every worker to free its KV blocks (a request's blocks are freed after its
+   * answer ends); returns the blocks still in use, for the caller to assert zero.
+   */
+  public int awaitBlocksFree() throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (usedBlocks() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    return usedBlocks();
+  }
+
   @Override
   public void close() {
     try {

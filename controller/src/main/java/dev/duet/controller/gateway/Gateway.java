@@ -247,10 +247,26 @@ public final class Gateway {
     }
     // no room now: wait for it (FIFO in the group) for at most the TTFT budget
     metrics.waitedForRoom();
+    waitForRoom(req, r, id, group, prompt, params, start, budget, false);
+  }
+
+  /**
+   * Queues a request in its group's {@link RoomWait} until an instance has room or its TTFT budget
+   * (from {@code start}) runs out, when it gets a 503; {@code first}: at the head of the queue (a
+   * request routed once already and refused), else at the end.
+   */
+  private void waitForRoom(
+      HttpServerRequest req,
+      OpenAiRequest r,
+      String id,
+      String group,
+      int[] prompt,
+      SamplingParams params,
+      long start,
+      Duration budget,
+      boolean first) {
     long waitFrom = System.nanoTime();
-    waiting.add(
-        io.vertx.core.Vertx.currentContext().owner(),
-        group,
+    RoomWait.Waiter w =
         new RoomWait.Waiter(
             start + budget.toNanos(),
             () ->
@@ -268,9 +284,15 @@ public final class Gateway {
                       + budget.toMillis()
                       + " ms (none alive, uncordoned and with room)";
               LOG.info("request {}: 503: {}", id, why);
-              reject(resp, id, why);
+              reject(req.response(), id, why);
             },
-            resp::closed));
+            req.response()::closed);
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.currentContext().owner();
+    if (first) {
+      waiting.addFirst(vertx, group, w);
+    } else {
+      waiting.add(vertx, group, w);
+    }
   }
 
   /**
@@ -314,7 +336,28 @@ public final class Gateway {
           plan.get().prefillOrder().stream()
               .filter(i -> i.descriptor().role() == InstanceRole.PREFILL)
               .toList();
-      split.run(req, r, id, group, upstream, prompt, params, plan.get().decode(), prefills, start);
+      // A decode instance that refuses the reservation (its last report was stale) sends the
+      // request back to wait for room, at the head of its group's queue, for what is left of its
+      // budget; with no budget there is nothing to wait within, and the refusal is a 503.
+      Runnable noRoom =
+          budget.isZero()
+              ? null
+              : () -> {
+                metrics.waitedForRoom();
+                waitForRoom(req, r, id, group, prompt, params, start, budget, true);
+              };
+      split.run(
+          req,
+          r,
+          id,
+          group,
+          upstream,
+          prompt,
+          params,
+          plan.get().decode(),
+          prefills,
+          start,
+          noRoom);
       return;
     }
     // Colocated: instances of role both, in the router's order.

@@ -2,9 +2,10 @@ package dev.duet.controller.gateway;
 
 /**
  * Hears the life of each client request the gateway serves, for whoever measures load (the tidal
- * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, at
- * most one {@link #waitedForRoom}, at most one {@link #firstToken}, at most one {@link #finished},
- * and always one {@link #ended} (also after a failure or a client that went away).
+ * planner's {@code LoadTracker}). Every call for one request comes in order: {@link #arrived}, any
+ * number of {@link #waitedForRoom} (one per wait: a request a decode instance refused after it was
+ * routed waits again), at most one {@link #firstToken}, at most one {@link #finished}, and always
+ * one {@link #ended} (also after a failure or a client that went away).
  *
  * <p>Threading: called on the controller's event loop; implementations must be quick and must not
  * block.
@@ -27,7 +28,7 @@ public interface RequestListener {
 
   /**
    * It waited {@code waitNanos} for an instance with KV room (every decode instance of its group
-   * was full) before it was sent to be prefilled.
+   * was full, or the one it was routed to refused the reservation) before it was sent on again.
    */
   default void waitedForRoom(String id, long waitNanos) {}
 

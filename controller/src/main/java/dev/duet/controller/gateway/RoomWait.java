@@ -74,6 +74,19 @@ final class RoomWait {
     }
   }
 
+  /**
+   * Queues {@code w} at the head of {@code group}'s queue: a request that was routed and then
+   * refused (a decode instance had no room after all) arrived before the others that wait, so it
+   * keeps its place ahead of them.
+   */
+  void addFirst(Vertx vertx, String group, Waiter w) {
+    queues.computeIfAbsent(group, g -> new ArrayDeque<>()).addFirst(w);
+    size++;
+    if (timer < 0) {
+      timer = vertx.setPeriodic(TICK_MS, id -> tick(vertx));
+    }
+  }
+
   /** Routes each queue from its head; drops the gone, rejects the late. */
   void tick(Vertx vertx) {
     long now = nanos.getAsLong();

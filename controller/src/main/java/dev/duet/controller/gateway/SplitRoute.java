@@ -25,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * at once when it cannot meet the TTFT budget); the one that accepts prefills, writes the KV into
  * the reserved blocks over kv-transfer and answers the first token with the request's snapshot; the
  * decode instance then resumes it and streams the rest. The client sees one answer. When no prefill
- * instance accepts, the reservation is given back and the client gets a 503.
+ * instance accepts, the reservation is given back and the client gets a 503. When the decode
+ * instance refuses the reservation (its last load report was stale) or cannot be reached, it counts
+ * as full until it reports again and the request goes back to wait for room, at the head of its
+ * group's queue, for what is left of its TTFT budget.
  *
  * <p>Threading: the controller's event loop.
  */
@@ -70,7 +73,8 @@ final class SplitRoute {
       SamplingParams params,
       InstanceView decode,
       List<InstanceView> prefills,
-      long start) {
+      long start,
+      Runnable noRoom) {
 
     int lifetimeTokens() {
       return prompt.length + params.maxTokens();
@@ -87,8 +91,9 @@ final class SplitRoute {
       SamplingParams params,
       InstanceView decode,
       List<InstanceView> prefills,
-      long start) {
-    Ask a = new Ask(r, id, group, upstream, prompt, params, decode, prefills, start);
+      long start,
+      Runnable noRoom) {
+    Ask a = new Ask(r, id, group, upstream, prompt, params, decode, prefills, start, noRoom);
     int lifetimeTokens = a.lifetimeTokens();
     HttpServerResponse resp = req.response();
     // Counted now, synchronously, so requests arriving before the next heartbeat spread out.
@@ -100,25 +105,38 @@ final class SplitRoute {
     // The gateway's own time: up to the reservation's send, then from the ticket to the prefill's
     // send (the decode worker's time to reserve is the worker's, not the gateway's).
     long beforeReserve = System.nanoTime() - start;
-    post(decode, "/internal/v1/reserve", reserve.toString())
-        .compose(reply -> reply.body())
+    send(decode, "/internal/v1/reserve", reserve.toString())
         .onComplete(
             ar -> {
               long ticketAt = System.nanoTime();
+              // 429: no room after all (its last report was stale); 409: it flipped meanwhile.
               if (ar.failed()) {
-                overloaded(
-                    resp, id, "the decode instance " + decode.id() + " failed: " + ar.cause());
+                refused(a, resp, "the decode instance " + decode.id() + " failed: " + ar.cause());
+                return;
+              }
+              int status = ar.result().status();
+              if (status == 429 || status == 409) {
+                refused(a, resp, "no room for the request's KV on " + decode.id());
                 return;
               }
               JsonNode ticket;
               try {
-                ticket = JSON.readTree(ar.result().getBytes());
+                ticket = JSON.readTree(ar.result().body().getBytes());
               } catch (java.io.IOException e) {
-                overloaded(resp, id, "unreadable ticket from " + decode.id());
-                return;
+                ticket = null;
               }
-              if (!ticket.has("region")) {
-                overloaded(resp, id, "no room for the request's KV on " + decode.id());
+              if (status != 200 || ticket == null || !ticket.has("region")) {
+                if (status == 200) {
+                  cancel(decode, id);
+                }
+                Gateway.error(
+                    resp,
+                    new ApiError(
+                        502,
+                        "upstream_error",
+                        null,
+                        null,
+                        "decode " + decode.id() + " answered the reservation with " + status));
                 return;
               }
               upstream.set("ticket", ticket);
@@ -200,6 +218,21 @@ final class SplitRoute {
                   .onSuccess(up -> stream.attach(up, decode.id()))
                   .onFailure(e -> stream.broke(decode.id()));
             });
+  }
+
+  /**
+   * The decode instance refused the reservation or could not be reached: it counts as full until it
+   * reports again, and the request waits for room again ({@code noRoom}) or, with no TTFT budget to
+   * wait within, gets a 503. Nothing was reserved and no prefill started, so nothing is lost.
+   */
+  private void refused(Ask a, HttpServerResponse resp, String why) {
+    registry.noteFull(a.decode().id());
+    if (a.noRoom() == null || resp.closed()) {
+      overloaded(resp, a.id(), why);
+      return;
+    }
+    LOG.info("request {}: {}; waiting for room again", a.id(), why);
+    a.noRoom().run();
   }
 
   private void cancel(InstanceView decode, String id) {

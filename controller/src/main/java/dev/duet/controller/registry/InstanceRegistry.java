@@ -208,6 +208,30 @@ public final class InstanceRegistry {
         id, new Entry(e.descriptor(), guess, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
   }
 
+  /**
+   * Counts {@code id} as having no free KV blocks until its next heartbeat: it refused a
+   * reservation its last report said it had room for (the report was stale), so routing more
+   * requests to it before it reports again would be refused too.
+   */
+  public synchronized void noteFull(String id) {
+    Entry e = entries.get(id);
+    if (e == null) {
+      return;
+    }
+    InstanceLoad l = e.load();
+    InstanceLoad full =
+        new InstanceLoad(
+            l.queued(),
+            l.queuedPromptTokens(),
+            l.running(),
+            0,
+            l.prefillTokensPerS(),
+            l.decodeTokensPerS(),
+            l.decodeStep());
+    entries.put(
+        id, new Entry(e.descriptor(), full, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
+  }
+
   /** Forgets an instance (it deregistered, or the operator removed it). */
   public synchronized boolean remove(String id) {
     cordoned.remove(id);

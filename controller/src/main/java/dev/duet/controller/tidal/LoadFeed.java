@@ -49,7 +49,9 @@ public final class LoadFeed implements RequestListener {
 
   @Override
   public void waitedForRoom(String id, long waitNanos) {
-    open.computeIfPresent(id, (k, o) -> new Open(o.group(), o.maxTokens(), waitNanos));
+    // A request refused by a decode instance after it was routed waits again: the waits add up.
+    open.computeIfPresent(
+        id, (k, o) -> new Open(o.group(), o.maxTokens(), o.roomWaitNanos() + waitNanos));
   }
 
   /**

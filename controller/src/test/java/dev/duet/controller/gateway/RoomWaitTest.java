@@ -140,6 +140,56 @@ class RoomWaitTest {
     }
   }
 
+  @Test
+  void aRequestRefusedByADecodeInstanceWhoseReportWasStaleWaitsForRoomAndGetsTheSameTokens()
+      throws Exception {
+    try (TestCluster cluster =
+        new TestCluster(
+            MODEL, "sim", List.of("prefill", "decode"), KV_BLOCKS, Duration.ofSeconds(30))) {
+      HttpResponse<String> alone = send(cluster, 40).get(30, TimeUnit.SECONDS);
+      assertThat(alone.statusCode()).as(alone.body()).isEqualTo(200);
+      cluster.awaitBlocksFree();
+
+      // Something the gateway did not route takes the decode worker's KV (as a migration's
+      // reservation can), and the registry still holds a report from before: it shows room.
+      String endpoint = cluster.registry.find("w1").orElseThrow().descriptor().endpoint();
+      HttpResponse<String> squat = post(endpoint, "/internal/v1/reserve", 60);
+      assertThat(squat.statusCode()).as(squat.body()).isEqualTo(200);
+      assertThat(
+              cluster.registry.heartbeat(
+                  "w1", new dev.duet.controller.registry.InstanceLoad(0, 0, 0, KV_BLOCKS, 0, 0)))
+          .isTrue();
+
+      CompletableFuture<HttpResponse<String>> refused = send(cluster, 40);
+      Thread.sleep(300);
+      assertThat(refused).as("it waits for room, not a 503").isNotDone();
+      assertThat(cluster.registry.find("w1").orElseThrow().load().freeKvBlocks())
+          .as("the refusing instance counts as full until it reports again")
+          .isZero();
+      assertThat(post(endpoint, "/internal/v1/cancel", 0).statusCode()).isEqualTo(204);
+
+      HttpResponse<String> served = refused.get(30, TimeUnit.SECONDS);
+      assertThat(served.statusCode()).as(served.body()).isEqualTo(200);
+      assertThat(JSON.readTree(served.body()).at("/choices/0/text").asText())
+          .isEqualTo(JSON.readTree(alone.body()).at("/choices/0/text").asText());
+      String metrics = cluster.gateway.metrics().scrape();
+      assertThat(metrics).contains("duet_requests_waited_for_room_total 1.0");
+      assertThat(metrics).doesNotContain("duet_rejections_total");
+      cluster.awaitBlocksFree();
+    }
+  }
+
+  /** Posts {@code {"id":"squatter","tokens":tokens}} straight to a worker. */
+  private HttpResponse<String> post(String endpoint, String path, int tokens) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(java.net.URI.create(endpoint + path))
+            .POST(
+                HttpRequest.BodyPublishers.ofString(
+                    "{\"id\":\"squatter\",\"tokens\":" + tokens + "}"))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   /** Sends a request that takes the decode instance's KV, and waits until it runs there. */
   private CompletableFuture<HttpResponse<String>> fillTheDecodeInstance(TestCluster cluster)
       throws InterruptedException {

@@ -212,8 +212,18 @@ public final class WorkerServer implements AutoCloseable {
                   if (failure != null) {
                     error(req.response(), 400, failure.getMessage());
                   } else if (seq == null) {
+                    // with the free blocks as of the last pass: the controller's figure, from the
+                    // last heartbeat, was stale, and this one lets it route the next ones right
                     metrics.refused("no_kv_room");
-                    error(req.response(), 429, "no room for the request's KV here");
+                    ObjectNode o = JSON.createObjectNode();
+                    o.putObject("error")
+                        .put("message", "no room for the request's KV here")
+                        .put("code", 429);
+                    o.put("free_kv_blocks", loop.load().freeKvBlocks());
+                    req.response()
+                        .setStatusCode(429)
+                        .putHeader("content-type", "application/json")
+                        .end(o.toString());
                   } else {
                     req.response()
                         .putHeader("content-type", "application/json")

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * decode instance then resumes it and streams the rest. The client sees one answer. When no prefill
  * instance accepts, the reservation is given back and the client gets a 503. When the decode
  * instance refuses the reservation (its last load report was stale) or cannot be reached, it counts
- * as full until it reports again and the request goes back to wait for room, at the head of its
- * group's queue, for what is left of its TTFT budget.
+ * as having the free blocks its refusal gave (none when unreachable) until it reports again, and
+ * the request goes back to wait for room, at the head of its group's queue, for what is left of its
+ * TTFT budget.
  *
  * <p>Threading: the controller's event loop.
  */
@@ -111,19 +112,22 @@ final class SplitRoute {
               long ticketAt = System.nanoTime();
               // 429: no room after all (its last report was stale); 409: it flipped meanwhile.
               if (ar.failed()) {
-                refused(a, resp, "the decode instance " + decode.id() + " failed: " + ar.cause());
+                refused(
+                    a, resp, 0, "the decode instance " + decode.id() + " failed: " + ar.cause());
                 return;
               }
               int status = ar.result().status();
-              if (status == 429 || status == 409) {
-                refused(a, resp, "no room for the request's KV on " + decode.id());
-                return;
-              }
               JsonNode ticket;
               try {
                 ticket = JSON.readTree(ar.result().body().getBytes());
               } catch (java.io.IOException e) {
                 ticket = null;
+              }
+              if (status == 429 || status == 409) {
+                int free =
+                    status == 429 && ticket != null ? ticket.path("free_kv_blocks").asInt(0) : 0;
+                refused(a, resp, free, "no room for the request's KV on " + decode.id());
+                return;
               }
               if (status != 200 || ticket == null || !ticket.has("region")) {
                 if (status == 200) {
@@ -221,12 +225,13 @@ final class SplitRoute {
   }
 
   /**
-   * The decode instance refused the reservation or could not be reached: it counts as full until it
-   * reports again, and the request waits for room again ({@code noRoom}) or, with no TTFT budget to
-   * wait within, gets a 503. Nothing was reserved and no prefill started, so nothing is lost.
+   * The decode instance refused the reservation or could not be reached: until it reports again it
+   * counts as having the {@code free} blocks its refusal said (0: full, or it could not say), and
+   * the request waits for room again ({@code noRoom}) or, with no TTFT budget to wait within, gets
+   * a 503. Nothing was reserved and no prefill started, so nothing is lost.
    */
-  private void refused(Ask a, HttpServerResponse resp, String why) {
-    registry.noteFull(a.decode().id());
+  private void refused(Ask a, HttpServerResponse resp, int free, String why) {
+    registry.noteFreeBlocks(a.decode().id(), free);
     if (a.noRoom() == null || resp.closed()) {
       overloaded(resp, a.id(), why);
       return;

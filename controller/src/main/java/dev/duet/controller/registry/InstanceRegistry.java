@@ -209,27 +209,27 @@ public final class InstanceRegistry {
   }
 
   /**
-   * Counts {@code id} as having no free KV blocks until its next heartbeat: it refused a
-   * reservation its last report said it had room for (the report was stale), so routing more
-   * requests to it before it reports again would be refused too.
+   * Counts {@code id} as having {@code freeKvBlocks} free KV blocks until its next heartbeat: it
+   * refused a reservation its last report said it had room for (the report was stale), and said
+   * what it has (0 when it could not say), so the next requests route by that, not by the stale
+   * figure.
    */
-  public synchronized void noteFull(String id) {
+  public synchronized void noteFreeBlocks(String id, int freeKvBlocks) {
     Entry e = entries.get(id);
     if (e == null) {
       return;
     }
     InstanceLoad l = e.load();
-    InstanceLoad full =
+    InstanceLoad now =
         new InstanceLoad(
             l.queued(),
             l.queuedPromptTokens(),
             l.running(),
-            0,
+            Math.max(0, freeKvBlocks),
             l.prefillTokensPerS(),
             l.decodeTokensPerS(),
             l.decodeStep());
-    entries.put(
-        id, new Entry(e.descriptor(), full, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
+    entries.put(id, new Entry(e.descriptor(), now, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
   }
 
   /** Forgets an instance (it deregistered, or the operator removed it). */

@@ -153,8 +153,14 @@ class RoomWaitTest {
       // Something the gateway did not route takes the decode worker's KV (as a migration's
       // reservation can), and the registry still holds a report from before: it shows room.
       String endpoint = cluster.registry.find("w1").orElseThrow().descriptor().endpoint();
-      HttpResponse<String> squat = post(endpoint, "/internal/v1/reserve", 60);
+      // 2 of its 4 blocks: the request needs 3
+      HttpResponse<String> squat = post(endpoint, "/internal/v1/reserve", "squatter", 32);
       assertThat(squat.statusCode()).as(squat.body()).isEqualTo(200);
+      HttpResponse<String> noRoom = post(endpoint, "/internal/v1/reserve", "another", 48);
+      assertThat(noRoom.statusCode()).isEqualTo(429);
+      assertThat(JSON.readTree(noRoom.body()).path("free_kv_blocks").asInt())
+          .as("a refusal says what the worker has")
+          .isEqualTo(2);
       assertThat(
               cluster.registry.heartbeat(
                   "w1", new dev.duet.controller.registry.InstanceLoad(0, 0, 0, KV_BLOCKS, 0, 0)))
@@ -164,9 +170,9 @@ class RoomWaitTest {
       Thread.sleep(300);
       assertThat(refused).as("it waits for room, not a 503").isNotDone();
       assertThat(cluster.registry.find("w1").orElseThrow().load().freeKvBlocks())
-          .as("the refusing instance counts as full until it reports again")
-          .isZero();
-      assertThat(post(endpoint, "/internal/v1/cancel", 0).statusCode()).isEqualTo(204);
+          .as("until it reports again, the refusing instance counts the free blocks it said")
+          .isEqualTo(2);
+      assertThat(post(endpoint, "/internal/v1/cancel", "squatter", 0).statusCode()).isEqualTo(204);
 
       HttpResponse<String> served = refused.get(30, TimeUnit.SECONDS);
       assertThat(served.statusCode()).as(served.body()).isEqualTo(200);
@@ -179,13 +185,14 @@ class RoomWaitTest {
     }
   }
 
-  /** Posts {@code {"id":"squatter","tokens":tokens}} straight to a worker. */
-  private HttpResponse<String> post(String endpoint, String path, int tokens) throws Exception {
+  /** Posts {@code {"id":id,"tokens":tokens}} straight to a worker. */
+  private HttpResponse<String> post(String endpoint, String path, String id, int tokens)
+      throws Exception {
     return http.send(
         HttpRequest.newBuilder(java.net.URI.create(endpoint + path))
             .POST(
                 HttpRequest.BodyPublishers.ofString(
-                    "{\"id\":\"squatter\",\"tokens\":" + tokens + "}"))
+                    "{\"id\":\"" + id + "\",\"tokens\":" + tokens + "}"))
             .build(),
         HttpResponse.BodyHandlers.ofString());
   }

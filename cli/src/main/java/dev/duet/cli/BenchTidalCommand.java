@@ -95,6 +95,15 @@ final class BenchTidalCommand implements Callable<Integer> {
   int kvScale;
 
   @Option(
+      names = "--kv-memory-mb",
+      defaultValue = "0",
+      description =
+          "KV memory of each sim worker (duet local --kv-memory-mb; 0: its default, 256 MB, which"
+              + " at --kv-scale 64 holds ~125k tokens; an 80 GB H100 serving Llama-3-8B at vLLM's"
+              + " default 0.9 memory utilization holds ~400k, 800 MB at --kv-scale 64).")
+  long kvMemoryMb;
+
+  @Option(
       names = "--token-budget",
       defaultValue = "4096",
       description =
@@ -387,17 +396,21 @@ final class BenchTidalCommand implements Callable<Integer> {
         prefill,
         decode);
     List<String> engine =
-        List.of(
-            "--engine",
-            "sim",
-            "--profile",
-            profile,
-            "--sim-speedup",
-            String.valueOf(simSpeedup),
-            "--kv-scale",
-            String.valueOf(kvScale),
-            "--token-budget",
-            String.valueOf(tokenBudget));
+        new java.util.ArrayList<>(
+            List.of(
+                "--engine",
+                "sim",
+                "--profile",
+                profile,
+                "--sim-speedup",
+                String.valueOf(simSpeedup),
+                "--kv-scale",
+                String.valueOf(kvScale),
+                "--token-budget",
+                String.valueOf(tokenBudget)));
+    if (kvMemoryMb > 0) {
+      engine.addAll(List.of("--kv-memory-mb", String.valueOf(kvMemoryMb)));
+    }
     String log = String.format(Locale.ROOT, "%s-%.1f.log", name.replace(':', '-'), day.peakRate());
     try (TidalCluster c =
         TidalCluster.start(engine, prefill, decode, policy, planner, dir.resolve(log), 180)) {

@@ -284,11 +284,7 @@ final class ClientStream {
     LOG.warn("request {}: the worker's stream broke before the last token", id);
     metrics.outcome("upstream_failed");
     ApiError e =
-        new ApiError(
-            502,
-            "upstream_error",
-            null,
-            null,
+        ApiError.upstream(
             "the instance serving this request failed before it finished; retry the request");
     if (!resp.headWritten()) {
       Gateway.error(resp, e);

@@ -440,11 +440,7 @@ public final class Gateway {
                         b ->
                             error(
                                 resp,
-                                new ApiError(
-                                    502,
-                                    "upstream_error",
-                                    null,
-                                    null,
+                                ApiError.upstream(
                                     "instance "
                                         + target.id()
                                         + " answered "

@@ -135,11 +135,7 @@ final class SplitRoute {
                 }
                 Gateway.error(
                     resp,
-                    new ApiError(
-                        502,
-                        "upstream_error",
-                        null,
-                        null,
+                    ApiError.upstream(
                         "decode " + decode.id() + " answered the reservation with " + status));
                 return;
               }
@@ -182,11 +178,7 @@ final class SplitRoute {
                 cancel(decode, id);
                 Gateway.error(
                     resp,
-                    new ApiError(
-                        502,
-                        "upstream_error",
-                        null,
-                        null,
+                    ApiError.upstream(
                         "prefill " + target.id() + " answered " + ar.result().status()));
                 return;
               }
@@ -201,8 +193,7 @@ final class SplitRoute {
                 answer = JSON.readTree(ar.result().body().getBytes());
               } catch (java.io.IOException e) {
                 cancel(decode, id);
-                Gateway.error(
-                    resp, new ApiError(502, "upstream_error", null, null, "unreadable prefill"));
+                Gateway.error(resp, ApiError.upstream("unreadable prefill"));
                 return;
               }
               ClientStream stream =

@@ -56,6 +56,11 @@ public record ApiError(int status, String type, String param, String code, Strin
     return new ApiError(422, "invalid_request_error", param, "context_length_exceeded", message);
   }
 
+  /** 502: a worker answered what the controller cannot pass on, or failed mid-answer. */
+  public static ApiError upstream(String message) {
+    return new ApiError(502, "upstream_error", null, null, message);
+  }
+
   /** 503: no instance can take the request now; the client should retry later. */
   public static ApiError overloaded(String message) {
     return new ApiError(503, "server_overloaded", null, "overloaded", message);

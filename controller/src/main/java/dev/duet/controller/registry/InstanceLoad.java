@@ -38,6 +38,12 @@ public record InstanceLoad(
         StepTime.UNKNOWN);
   }
 
+  /** This load with {@code free} KV blocks free. */
+  public InstanceLoad withFreeKvBlocks(int free) {
+    return new InstanceLoad(
+        queued, queuedPromptTokens, running, free, prefillTokensPerS, decodeTokensPerS, decodeStep);
+  }
+
   public InstanceLoad {
     java.util.Objects.requireNonNull(decodeStep, "decodeStep");
     if (queued < 0 || queuedPromptTokens < 0 || running < 0 || freeKvBlocks < 0) {

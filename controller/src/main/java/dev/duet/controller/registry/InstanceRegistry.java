@@ -60,6 +60,11 @@ public final class InstanceRegistry {
       return new Entry(descriptor, l, nanos, false, roleEpoch);
     }
 
+    /** The controller's own guess at its load until the next heartbeat (which it is not). */
+    Entry guessing(InstanceLoad l) {
+      return new Entry(descriptor, l, lastNanos, reportedDead, roleEpoch);
+    }
+
     Entry withRole(InstanceRole role, long epoch) {
       return new Entry(descriptor.withRole(role), load, lastNanos, reportedDead, epoch);
     }
@@ -204,8 +209,7 @@ public final class InstanceRegistry {
             l.prefillTokensPerS(),
             l.decodeTokensPerS(),
             l.decodeStep());
-    entries.put(
-        id, new Entry(e.descriptor(), guess, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
+    entries.put(id, e.guessing(guess));
   }
 
   /**
@@ -216,20 +220,9 @@ public final class InstanceRegistry {
    */
   public synchronized void noteFreeBlocks(String id, int freeKvBlocks) {
     Entry e = entries.get(id);
-    if (e == null) {
-      return;
+    if (e != null) {
+      entries.put(id, e.guessing(e.load().withFreeKvBlocks(Math.max(0, freeKvBlocks))));
     }
-    InstanceLoad l = e.load();
-    InstanceLoad now =
-        new InstanceLoad(
-            l.queued(),
-            l.queuedPromptTokens(),
-            l.running(),
-            Math.max(0, freeKvBlocks),
-            l.prefillTokensPerS(),
-            l.decodeTokensPerS(),
-            l.decodeStep());
-    entries.put(id, new Entry(e.descriptor(), now, e.lastNanos(), e.reportedDead(), e.roleEpoch()));
   }
 
   /** Forgets an instance (it deregistered, or the operator removed it). */

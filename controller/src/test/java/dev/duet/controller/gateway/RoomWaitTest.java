@@ -170,7 +170,7 @@ class RoomWaitTest {
       Thread.sleep(300);
       assertThat(refused).as("it waits for room, not a 503").isNotDone();
       assertThat(cluster.registry.find("w1").orElseThrow().load().freeKvBlocks())
-          .as("until it reports again, the refusing instance counts the free blocks it said")
+          .as("the worker's own figure (its refusal's, or a fresher heartbeat's), not the stale 4")
           .isEqualTo(2);
       assertThat(post(endpoint, "/internal/v1/cancel", "squatter", 0).statusCode()).isEqualTo(204);
 

@@ -77,6 +77,20 @@ class InstanceRegistryTest {
   }
 
   @Test
+  void theFreeBlocksARefusalStatesHoldUntilTheNextHeartbeatAndKeepTheRest() {
+    registry.register(decoder("d1"));
+    registry.heartbeat("d1", new InstanceLoad(2, 300, 5, 80, 1000, 500));
+    registry.noteFreeBlocks("d1", 3);
+    InstanceLoad l = registry.find("d1").orElseThrow().load();
+    assertThat(l).isEqualTo(new InstanceLoad(2, 300, 5, 3, 1000, 500));
+    assertThat(registry.find("d1").orElseThrow().alive()).isTrue();
+    InstanceLoad reported = new InstanceLoad(0, 0, 4, 60, 1000, 500);
+    registry.heartbeat("d1", reported);
+    assertThat(registry.find("d1").orElseThrow().load()).isEqualTo(reported);
+    registry.noteFreeBlocks("ghost", 1); // unknown: ignored
+  }
+
+  @Test
   void aCordonedInstanceStaysAliveButIsNotRoutableEvenAfterItRegistersAgain() {
     registry.register(decoder("d1"));
     assertThat(registry.cordon("d1", true)).isTrue();

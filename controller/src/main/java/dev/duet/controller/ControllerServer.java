@@ -214,7 +214,8 @@ public final class ControllerServer implements AutoCloseable {
               j.path("decode_tokens_per_s").asDouble(),
               new StepTime(
                   Math.max(0, j.path("decode_step_fixed_ms").asDouble()),
-                  Math.max(0, j.path("decode_step_per_row_ms").asDouble())));
+                  Math.max(0, j.path("decode_step_per_row_ms").asDouble())),
+              j.path("reserved").asInt());
       boolean known =
           j.path("role").isTextual()
               ? registry.heartbeat(

@@ -88,6 +88,7 @@ public final class ControllerLink implements AutoCloseable {
     body.put("decode_step_fixed_ms", l.decodeStepFixedMs());
     body.put("decode_step_per_row_ms", l.decodeStepPerRowMs());
     body.put("running", l.running());
+    body.put("reserved", l.reserved());
     body.put("free_kv_blocks", l.freeKvBlocks());
     WorkerRole.State r = role.state();
     body.put("role", r.role());

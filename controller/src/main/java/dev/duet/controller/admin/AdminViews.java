@@ -51,6 +51,7 @@ final class AdminViews {
     load.put("running", l.running());
     load.put("queued", l.queued());
     load.put("queued_prompt_tokens", l.queuedPromptTokens());
+    load.put("reserved", l.reserved());
     load.put("free_kv_blocks", l.freeKvBlocks());
     load.put("used_kv_blocks", Math.max(0, d.kvBlocks() - l.freeKvBlocks()));
     load.put("prefill_tokens_per_s", l.prefillTokensPerS());

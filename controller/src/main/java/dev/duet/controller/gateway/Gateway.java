@@ -282,7 +282,8 @@ public final class Gateway {
                       + (prompt.length + params.maxTokens())
                       + " tokens within its TTFT budget of "
                       + budget.toMillis()
-                      + " ms (none alive, uncordoned and with room)";
+                      + " ms (none alive, uncordoned, with room and running fewer streams than"
+                      + " its TPOT SLO allows)";
               LOG.info("request {}: 503: {}", id, why);
               reject(req.response(), id, why);
             },

@@ -79,7 +79,8 @@ final class ScenarioRouting {
    * The route of a request of {@code group}: the decode instance and the prefill candidates each
    * from the group's own routable instances, or from the default group's when the group has none
    * for that role (counted as one fallback when {@code count}: a request waiting for room is routed
-   * again and again, and counted once).
+   * again and again, and counted once). Decode instances are capped at the batch the group's TPOT
+   * SLO allows when the policy's {@code admission.tpotBatchCap} is on ({@link Router#batchCap}).
    */
   Optional<RoutePlan> route(
       Router router,
@@ -96,6 +97,12 @@ final class ScenarioRouting {
     if (count && (decodes.fallback() || prefills.fallback())) {
       metrics.groupFallback(group);
     }
-    return router.plan(decodes.instances(), prefills.instances(), promptTokens, maxTokens);
+    Policy p = policy.get();
+    return router.plan(
+        decodes.instances(),
+        prefills.instances(),
+        promptTokens,
+        maxTokens,
+        p.admission().tpotBatchCap() ? p.sloOf(group).tpotMs() : 0);
   }
 }

@@ -156,12 +156,20 @@ public record Policy(
 
   /**
    * @param ttftBudgetMs a prefill instance refuses a request it cannot start within this
+   * @param tpotBatchCap whether a request is routed only to a decode instance running fewer streams
+   *     than its TPOT SLO allows at the instance's measured pass time (else it waits for room as
+   *     for KV), so that streams admitted keep the SLO instead of all of them missing it
    */
-  public record Admission(double ttftBudgetMs) {
+  public record Admission(double ttftBudgetMs, boolean tpotBatchCap) {
     public Admission {
       if (!(ttftBudgetMs > 0)) {
         throw new IllegalArgumentException("ttftBudgetMs must be > 0, got " + ttftBudgetMs);
       }
+    }
+
+    /** Admission with the TPOT batch cap on. */
+    public Admission(double ttftBudgetMs) {
+      this(ttftBudgetMs, true);
     }
   }
 

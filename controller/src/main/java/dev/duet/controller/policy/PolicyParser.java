@@ -74,8 +74,10 @@ public final class PolicyParser {
                 "maxFlipsPerInterval",
                 "correction",
                 "defaultCapacity"));
-    YamlSection a = root.section("admission", "ttftBudgetMs");
-    var admission = new Admission(a.number("ttftBudgetMs", slo.ttftMs(), 0, true, ANY));
+    YamlSection a = root.section("admission", "ttftBudgetMs", "tpotBatchCap");
+    var admission =
+        new Admission(
+            a.number("ttftBudgetMs", slo.ttftMs(), 0, true, ANY), a.bool("tpotBatchCap", true));
     Rebalancer rebalancer =
         rebalancer(
             root.section(

@@ -10,6 +10,8 @@ package dev.duet.controller.registry;
  * @param prefillTokensPerS measured prefill throughput (0 until measured)
  * @param decodeTokensPerS measured decode throughput (0 until measured)
  * @param decodeStep its measured decode pass time ({@link StepTime#UNKNOWN} until measured)
+ * @param reserved requests whose KV blocks it reserved and whose prefilled KV has not arrived yet
+ *     (a decode instance's streams to come)
  */
 public record InstanceLoad(
     int queued,
@@ -18,7 +20,28 @@ public record InstanceLoad(
     int freeKvBlocks,
     double prefillTokensPerS,
     double decodeTokensPerS,
-    StepTime decodeStep) {
+    StepTime decodeStep,
+    int reserved) {
+
+  /** A load with no reservation outstanding. */
+  public InstanceLoad(
+      int queued,
+      long queuedPromptTokens,
+      int running,
+      int freeKvBlocks,
+      double prefillTokensPerS,
+      double decodeTokensPerS,
+      StepTime decodeStep) {
+    this(
+        queued,
+        queuedPromptTokens,
+        running,
+        freeKvBlocks,
+        prefillTokensPerS,
+        decodeTokensPerS,
+        decodeStep,
+        0);
+  }
 
   /** A load whose decode pass time is not known. */
   public InstanceLoad(
@@ -41,12 +64,28 @@ public record InstanceLoad(
   /** This load with {@code free} KV blocks free. */
   public InstanceLoad withFreeKvBlocks(int free) {
     return new InstanceLoad(
-        queued, queuedPromptTokens, running, free, prefillTokensPerS, decodeTokensPerS, decodeStep);
+        queued,
+        queuedPromptTokens,
+        running,
+        free,
+        prefillTokensPerS,
+        decodeTokensPerS,
+        decodeStep,
+        reserved);
+  }
+
+  /**
+   * The streams it will decode: running, reserved (their KV on its way), and queued (on a decode
+   * instance, the requests routed to it since its last report: {@link
+   * InstanceRegistry#noteRouted}).
+   */
+  public int streams() {
+    return queued + running + reserved;
   }
 
   public InstanceLoad {
     java.util.Objects.requireNonNull(decodeStep, "decodeStep");
-    if (queued < 0 || queuedPromptTokens < 0 || running < 0 || freeKvBlocks < 0) {
+    if (queued < 0 || queuedPromptTokens < 0 || running < 0 || freeKvBlocks < 0 || reserved < 0) {
       throw new IllegalArgumentException(
           "load counts must be >= 0: queued "
               + queued
@@ -55,7 +94,9 @@ public record InstanceLoad(
               + ", running "
               + running
               + ", freeKvBlocks "
-              + freeKvBlocks);
+              + freeKvBlocks
+              + ", reserved "
+              + reserved);
     }
     if (!(prefillTokensPerS >= 0) || !(decodeTokensPerS >= 0)) {
       throw new IllegalArgumentException("throughputs must be >= 0");

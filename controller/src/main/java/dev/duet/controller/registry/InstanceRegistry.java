@@ -208,7 +208,8 @@ public final class InstanceRegistry {
             Math.max(0, l.freeKvBlocks() - kvBlocks),
             l.prefillTokensPerS(),
             l.decodeTokensPerS(),
-            l.decodeStep());
+            l.decodeStep(),
+            l.reserved());
     entries.put(id, e.guessing(guess));
   }
 

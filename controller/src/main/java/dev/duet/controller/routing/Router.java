@@ -2,6 +2,7 @@ package dev.duet.controller.routing;
 
 import dev.duet.controller.registry.InstanceLoad;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.registry.StepTime;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -12,8 +13,18 @@ import java.util.Optional;
  * <p>Only routable instances count: alive and not cordoned by an operator.
  *
  * <p><b>Decode first.</b> Among live decode-capable instances whose free KV blocks hold the
- * request's whole life (prompt plus {@code max_tokens}), the lightest: fewest running requests
- * relative to its batch size, then most free blocks, then id (a stable tie-break).
+ * request's whole life (prompt plus {@code max_tokens}) and whose streams are fewer than the batch
+ * the TPOT SLO allows ({@link #batchCap}), the lightest: fewest running requests relative to its
+ * batch size, then most free blocks, then id (a stable tie-break).
+ *
+ * <p>The batch cap is what vLLM's {@code max_num_seqs} is, set from the SLO and the instance's own
+ * measured pass time instead of by hand: a decode pass of {@code b} rows takes {@code f + r·b} ms
+ * (the worker fits it), so past {@code (TPOT − f) / r} rows every stream on the instance decodes
+ * slower than the SLO. KV memory alone does not bound it: an H100 holds ~480k tokens of Llama-3-8B
+ * KV, hundreds of streams, and packing them all made every stream miss the TPOT SLO ({@code duet
+ * bench tidal --kv-memory-mb 800}, docs/planner.md). A request that finds every decode instance at
+ * its cap waits for room as one that finds no KV room does. The planner sizes decode for the same
+ * batch ({@code RoleSizing.decode}).
  *
  * <p><b>Then prefill, fittest first.</b> Live prefill-capable instances ordered by their estimated
  * wait before they could start this prompt: tokens queued ahead of it over their measured prefill
@@ -25,27 +36,33 @@ import java.util.Optional;
  */
 public final class Router {
 
-  /** A route, or empty when no live decode instance has room (the caller answers 503). */
+  /**
+   * A route with no TPOT SLO to keep (no batch cap), or empty when no live decode instance has room
+   * (the caller answers 503).
+   */
   public Optional<RoutePlan> plan(List<InstanceView> instances, int promptTokens, int maxTokens) {
-    return plan(instances, instances, promptTokens, maxTokens);
+    return plan(instances, instances, promptTokens, maxTokens, 0);
   }
 
   /**
    * A route with the decode instance taken from {@code decodePool} and the prefill candidates from
    * {@code prefillPool} (a request's scenario group may fall back to the default group's instances
-   * for one role only: {@link GroupScope}).
+   * for one role only: {@link GroupScope}), for a request whose TPOT SLO is {@code tpotMs} (0:
+   * none, no batch cap).
    */
   public Optional<RoutePlan> plan(
       List<InstanceView> decodePool,
       List<InstanceView> prefillPool,
       int promptTokens,
-      int maxTokens) {
+      int maxTokens,
+      double tpotMs) {
     int tokens = promptTokens + maxTokens;
     Optional<InstanceView> decode =
         decodePool.stream()
             .filter(InstanceView::routable)
             .filter(i -> i.descriptor().role().decodes())
             .filter(i -> i.load().freeKvBlocks() >= i.descriptor().blocksFor(tokens))
+            .filter(i -> i.load().streams() < batchCap(i.load().decodeStep(), tpotMs))
             .min(
                 Comparator.comparingDouble(Router::batchFill)
                     .thenComparing(i -> -i.load().freeKvBlocks())
@@ -63,6 +80,20 @@ public final class Router {
                     .thenComparing(InstanceView::id))
             .toList();
     return prefill.isEmpty() ? Optional.empty() : Optional.of(new RoutePlan(decode.get(), prefill));
+  }
+
+  /**
+   * The most streams an instance whose decode pass takes {@code step} runs within a TPOT SLO of
+   * {@code tpotMs}: {@code floor((tpotMs − f) / r)}, at least 1 (a stream alone is served however
+   * slow a pass is); unbounded without an SLO, before the pass time is measured, or when a row
+   * costs nothing.
+   */
+  public static int batchCap(StepTime step, double tpotMs) {
+    if (!(tpotMs > 0) || !step.known() || !(step.perRowMs() > 0)) {
+      return Integer.MAX_VALUE;
+    }
+    double rows = Math.floor((tpotMs - step.fixedMs()) / step.perRowMs());
+    return rows >= Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) Math.max(1, rows);
   }
 
   private static double batchFill(InstanceView i) {

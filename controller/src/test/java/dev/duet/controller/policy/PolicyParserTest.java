@@ -1,6 +1,7 @@
 package dev.duet.controller.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.nio.file.Files;
@@ -49,6 +50,16 @@ class PolicyParserTest {
   @Test
   void admissionBudgetDefaultsToTheTtftSlo() throws Exception {
     assertThat(PolicyParser.parse("slo: {ttftMs: 750}").admission().ttftBudgetMs()).isEqualTo(750);
+  }
+
+  @Test
+  void theTpotBatchCapIsOnUnlessTheFileTurnsItOff() throws Exception {
+    assertThat(Policy.defaults().admission().tpotBatchCap()).isTrue();
+    assertThat(PolicyParser.parse("admission: {tpotBatchCap: false}").admission().tpotBatchCap())
+        .isFalse();
+    assertThatThrownBy(() -> PolicyParser.parse("admission: {tpotBatchCap: sometimes}"))
+        .isInstanceOf(InvalidPolicyException.class)
+        .hasMessageContaining("admission.tpotBatchCap");
   }
 
   @Test

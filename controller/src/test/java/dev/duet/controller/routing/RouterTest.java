@@ -6,6 +6,7 @@ import dev.duet.controller.registry.InstanceDescriptor;
 import dev.duet.controller.registry.InstanceLoad;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
+import dev.duet.controller.registry.StepTime;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +36,37 @@ class RouterTest {
     RoutePlan plan = router.plan(all, 100, 28).orElseThrow(); // 128 tokens = 8 blocks
     assertThat(plan.decode().id()).isEqualTo("d-light");
     assertThat(plan.prefillOrder()).extracting(InstanceView::id).containsExactly("p");
+  }
+
+  @Test
+  void aDecodeInstanceAtTheBatchItsTpotSloAllowsGetsNoMoreStreams() {
+    // a pass of 20 + 2 ms a row: 100 ms TPOT allows (100 - 20) / 2 = 40 streams
+    StepTime step = new StepTime(20, 2);
+    assertThat(Router.batchCap(step, 100)).isEqualTo(40);
+    assertThat(Router.batchCap(step, 0)).as("no SLO").isEqualTo(Integer.MAX_VALUE);
+    assertThat(Router.batchCap(StepTime.UNKNOWN, 100))
+        .as("not measured")
+        .isEqualTo(Integer.MAX_VALUE);
+    assertThat(Router.batchCap(new StepTime(20, 0), 100))
+        .as("rows cost nothing")
+        .isEqualTo(Integer.MAX_VALUE);
+    assertThat(Router.batchCap(new StepTime(150, 2), 100)).as("one alone is served").isEqualTo(1);
+    // streams = routed since the report (queued) + running + reserved: 39 has room, 40 has not
+    InstanceView atCap =
+        view("d-at-cap", InstanceRole.DECODE, true, new InstanceLoad(1, 0, 30, 100, 0, 0, step, 9));
+    InstanceView under =
+        view("d-under", InstanceRole.DECODE, true, new InstanceLoad(0, 0, 30, 20, 0, 0, step, 9));
+    InstanceView p = view("p", InstanceRole.PREFILL, true, load(0, 0, 0, 100, 0));
+    assertThat(atCap.load().streams()).isEqualTo(40);
+    List<InstanceView> both = List.of(atCap, under, p);
+    // by free blocks alone d-at-cap (100 free) is the lighter, and without an SLO it is chosen
+    assertThat(router.plan(both, both, 10, 10, 0).orElseThrow().decode().id())
+        .isEqualTo("d-at-cap");
+    assertThat(router.plan(both, both, 10, 10, 100).orElseThrow().decode().id())
+        .isEqualTo("d-under");
+    List<InstanceView> capped = List.of(atCap, p);
+    assertThat(router.plan(capped, capped, 10, 10, 100)).as("waits for room").isEmpty();
+    assertThat(router.plan(capped, capped, 10, 10, 120)).as("a looser SLO allows 50").isPresent();
   }
 
   @Test

@@ -131,7 +131,15 @@ public final class Gateway {
     WorkerClient workers = new WorkerClient(client);
     this.recovery = new Recovery(registry, workers, metrics, events, this::groups);
     this.migrator =
-        new Migrator(inFlight, registry, workers, metrics, migration, events, this::groups);
+        new Migrator(
+            inFlight,
+            registry,
+            workers,
+            metrics,
+            migration,
+            events,
+            this::groups,
+            scenarios::batchCapTpotMs);
     metrics.gaugeWaitingForRoom(waiting::size);
     this.split = new SplitRoute(workers, responses, metrics, registry, events, this::track);
     this.model = model;

@@ -9,6 +9,7 @@ import dev.duet.controller.registry.InstanceRegistry;
 import dev.duet.controller.registry.InstanceRole;
 import dev.duet.controller.registry.InstanceView;
 import dev.duet.controller.routing.GroupScope;
+import dev.duet.controller.routing.Router;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
@@ -116,10 +117,13 @@ public final class Migrator {
   private final Options defaults;
   private final EventLog events;
   private final java.util.function.Supplier<GroupScope> groups;
+  private final java.util.function.ToDoubleFunction<String> batchCapTpotMs;
 
   /**
    * @param groups which instances serve which scenario group now: a request moves only to its own
    *     group's decode instances, or the default group's when its group has no other
+   * @param batchCapTpotMs the TPOT SLO that caps a group's decode batches (0: none), so that a move
+   *     prefers a target under its cap ({@link Router#batchCap})
    */
   Migrator(
       InFlight inFlight,
@@ -128,9 +132,11 @@ public final class Migrator {
       GatewayMetrics metrics,
       Options options,
       EventLog events,
-      java.util.function.Supplier<GroupScope> groups) {
+      java.util.function.Supplier<GroupScope> groups,
+      java.util.function.ToDoubleFunction<String> batchCapTpotMs) {
     this.events = events;
     this.groups = groups;
+    this.batchCapTpotMs = batchCapTpotMs;
     this.inFlight = inFlight;
     this.registry = registry;
     this.workers = workers;
@@ -241,10 +247,12 @@ public final class Migrator {
   /**
    * The target: among the live, uncordoned decode instances other than the source that could hold
    * the request, those of its scenario group (the default group's when its group has none: {@link
-   * GroupScope}), the one with the most free KV blocks, or {@code targetId} if it is one of them.
-   * Free blocks are as the registry guesses them, less what was routed or migrated there since the
-   * instance's last report (a drain starts several migrations within one report; by reported room
-   * alone, all of them would go to the same instance).
+   * GroupScope}), the one with the most free KV blocks, preferring those running fewer streams than
+   * the group's TPOT SLO allows ({@link Router#batchCap}: a drain must move its streams somewhere,
+   * so a target at its cap still takes one when none is under it), or {@code targetId} if it is one
+   * of them. Free blocks are as the registry guesses them, less what was routed or migrated there
+   * since the instance's last report (a drain starts several migrations within one report; by
+   * reported room alone, all of them would go to the same instance).
    */
   private Optional<InstanceView> target(RequestSession s, String sourceId, String targetId) {
     GroupScope.Choice choice =
@@ -261,7 +269,13 @@ public final class Migrator {
     Optional<InstanceView> target =
         choice.instances().stream()
             .filter(i -> targetId == null || i.id().equals(targetId))
-            .max(Comparator.comparingInt(i -> i.load().freeKvBlocks()));
+            .max(
+                Comparator.comparing(
+                        (InstanceView i) ->
+                            i.load().streams()
+                                < Router.batchCap(
+                                    i.load().decodeStep(), batchCapTpotMs.applyAsDouble(s.group)))
+                    .thenComparingInt(i -> i.load().freeKvBlocks()));
     if (target.isPresent() && choice.fallback()) {
       metrics.groupFallback(s.group);
     }

@@ -97,12 +97,16 @@ final class ScenarioRouting {
     if (count && (decodes.fallback() || prefills.fallback())) {
       metrics.groupFallback(group);
     }
-    Policy p = policy.get();
     return router.plan(
-        decodes.instances(),
-        prefills.instances(),
-        promptTokens,
-        maxTokens,
-        p.admission().tpotBatchCap() ? p.sloOf(group).tpotMs() : 0);
+        decodes.instances(), prefills.instances(), promptTokens, maxTokens, batchCapTpotMs(group));
+  }
+
+  /**
+   * The TPOT SLO that caps the decode batches of {@code group}'s requests ({@link
+   * Router#batchCap}), or 0 when the policy's {@code admission.tpotBatchCap} is off.
+   */
+  double batchCapTpotMs(String group) {
+    Policy p = policy.get();
+    return p.admission().tpotBatchCap() ? p.sloOf(group).tpotMs() : 0;
   }
 }

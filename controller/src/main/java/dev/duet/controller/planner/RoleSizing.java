@@ -124,6 +124,13 @@ final class RoleSizing {
    * b* / t(b*)} tokens/s, and instances {@code = Λd / (C·c·ρmax)}. Without a pass time: {@code
    * max(Λd / (C·c·ρmax), L / B, L·(P̄ + Ō) / (K·ρmax))} with {@code C} the measured throughput and
    * {@code L = λ·Ō·TPOT} the streams in flight at SLO pace.
+   *
+   * <p>A stream's KV is reserved when it is routed, before its prompt is prefilled, so the KV holds
+   * streams still waiting for their first decode pass as well: {@code W}, the observed mean TTFT
+   * (at most the TTFT SLO, the admission budget; 0 until {@code correction.minSamples} requests are
+   * seen). Of the {@code K / (P̄ + Ō)} streams the KV holds, the fraction {@code Ō·t(b) / (Ō·t(b) +
+   * W)} decode ({@link #decodingStreams}); without pass times {@code L} is {@code λ·(Ō·TPOT + W)}
+   * in the KV term. At a prompt-heavy peak (Ō = 28, a pass of 60 ms, W of 1.5 s) that is half.
    */
   static Sizing decode(
       LoadRates forecast,
@@ -138,6 +145,10 @@ final class RoleSizing {
     StepTime t = cap.decodeStep();
     double rho = s.maxUtilization();
     double context = forecast.meanPromptTokens() + forecast.meanOutputTokens();
+    double waitMs =
+        observed.ttft().samples() >= s.correction().minSamples()
+            ? Math.min(observed.ttft().meanMs(), slo.ttftMs())
+            : 0;
     if (t.known()) {
       // a decode instance takes every handed-off request its KV holds (its max batch caps only
       // what it admits to prefill itself), so its batch is bound by the SLO and the KV alone
@@ -147,9 +158,19 @@ final class RoleSizing {
         batch = (slo.tpotMs() - t.fixedMs()) / t.perRowMs();
         bound = "the TPOT SLO";
       }
-      if (cap.kvTokens() > 0 && context > 0 && cap.kvTokens() / context < batch) {
-        batch = cap.kvTokens() / context;
-        bound = "KV memory";
+      if (cap.kvTokens() > 0 && context > 0) {
+        double held =
+            decodingStreams(cap.kvTokens() / context, forecast.meanOutputTokens(), waitMs, t);
+        if (held < batch) {
+          batch = held;
+          bound =
+              waitMs > 0
+                  ? String.format(
+                      "KV memory, %.0f of its %.0f streams' KV reserved before their first"
+                          + " decode pass",
+                      cap.kvTokens() / context - held, cap.kvTokens() / context)
+                  : "KV memory";
+        }
       }
       if (batch < 1) {
         why.add(
@@ -173,13 +194,14 @@ final class RoleSizing {
     double byThroughput = forecast.outputTokensPerS() / (cap.decode() * c * rho);
     double streams = forecast.arrivalsPerS() * forecast.meanOutputTokens() * slo.tpotMs() / 1000;
     double bySlots = streams / cap.maxBatch();
-    double byKv = cap.kvTokens() > 0 ? streams * context / (cap.kvTokens() * rho) : 0;
+    double held = streams + forecast.arrivalsPerS() * waitMs / 1000;
+    double byKv = cap.kvTokens() > 0 ? held * context / (cap.kvTokens() * rho) : 0;
     if (byKv > Math.max(byThroughput, bySlots)) {
       why.add(
           String.format(
               "%s: decode is bound by KV memory: %.1f streams of %.0f tokens need %.2f instances"
                   + " of %.0f KV tokens",
-              g, streams, context, byKv, cap.kvTokens()));
+              g, held, context, byKv, cap.kvTokens()));
     }
     if (1000 / (cap.decode() * c) > slo.tpotMs()) {
       why.add(
@@ -188,6 +210,29 @@ final class RoleSizing {
               g, 1000 / (cap.decode() * c), slo.tpotMs()));
     }
     return Sizing.of(cap.decode(), c, rho, Math.max(byThroughput, Math.max(bySlots, byKv)));
+  }
+
+  /**
+   * The streams decoding at once on an instance whose KV holds {@code reserved} streams, each
+   * reserved {@code waitMs} before its first decode pass and then for {@code outputTokens} passes
+   * of {@code t(b)} at the batch {@code b} it decodes in: the fixed point of {@code b = reserved ·
+   * Ō·t(b) / (Ō·t(b) + W)} (Little's law over the two stages; {@code t} grows with {@code b}, so
+   * iterating from {@code reserved} descends to it).
+   */
+  static double decodingStreams(double reserved, double outputTokens, double waitMs, StepTime t) {
+    if (!(waitMs > 0) || !(outputTokens > 0)) {
+      return reserved;
+    }
+    double b = reserved;
+    for (int i = 0; i < 50; i++) {
+      double decodeMs = outputTokens * t.ms(b);
+      double next = reserved * decodeMs / (decodeMs + waitMs);
+      if (Math.abs(next - b) < 1e-6) {
+        return next;
+      }
+      b = next;
+    }
+    return b;
   }
 
   /**

@@ -108,9 +108,40 @@ class PlannerTest {
     assertThat(kv.why()).anyMatch(w -> w.contains("16 streams (bound by KV memory)"));
   }
 
+  @Test
+  void kvReservedBeforeTheFirstDecodePassHoldsStreamsThatDoNotDecodeYet() {
+    StepTime gpu = new StepTime(30, 0.4);
+    // 8000 KV tokens hold 16 streams of 200 + 300 tokens; each waits 800 ms (the observed mean
+    // TTFT) with its KV reserved, then decodes 300 passes: b = 16 · 300·t(b) / (300·t(b) + 800)
+    double b = RoleSizing.decodingStreams(16, 300, 800, gpu);
+    assertThat(b).isCloseTo(16 * 300 * gpu.ms(b) / (300 * gpu.ms(b) + 800), within(1e-6));
+    assertThat(b).isBetween(14.0, 15.0);
+    assertThat(RoleSizing.decodingStreams(16, 300, 0, gpu)).as("no wait").isEqualTo(16);
+
+    var waited =
+        Map.of(G, new GroupLoad(G, OUTPUT_HEAVY, new Latency(100, 800, 900), Latency.NONE));
+    Decision d = decodeOf(gpu, 8000, BASE_SLO, waited);
+    assertThat(d.group(G).decode().capacityPerInstance())
+        .isCloseTo(1000 * b / gpu.ms(b), within(0.01));
+    assertThat(d.why())
+        .anyMatch(w -> w.contains("(bound by KV memory, 1 of its 16 streams' KV reserved before"));
+
+    // a TTFT over the SLO (1000 ms here) counts as the SLO: admission refuses what waits longer
+    var slow =
+        Map.of(G, new GroupLoad(G, OUTPUT_HEAVY, new Latency(100, 9000, 9500), Latency.NONE));
+    double atSlo = RoleSizing.decodingStreams(16, 300, 1000, gpu);
+    assertThat(decodeOf(gpu, 8000, BASE_SLO, slow).group(G).decode().capacityPerInstance())
+        .isCloseTo(1000 * atSlo / gpu.ms(atSlo), within(0.01));
+  }
+
   private static final String BASE_SLO = PlannerFixture.BASE;
 
   private static Decision decodeOf(StepTime step, long kvTokens, String yaml) {
+    return decodeOf(step, kvTokens, yaml, Map.of());
+  }
+
+  private static Decision decodeOf(
+      StepTime step, long kvTokens, String yaml, Map<String, GroupLoad> observed) {
     var f = new PlannerFixture(yaml).add(G, PREFILL, 1);
     for (int i = 0; i < 4; i++) {
       f.instances.add(
@@ -129,7 +160,7 @@ class PlannerTest {
               0,
               0));
     }
-    return f.plan(Map.of(G, OUTPUT_HEAVY));
+    return f.plan(Map.of(G, OUTPUT_HEAVY), observed);
   }
 
   @Test

@@ -167,9 +167,9 @@ public record Policy(
       }
     }
 
-    /** Admission with the TPOT batch cap on. */
+    /** Admission with the TPOT batch cap off (opt-in while it is measured). */
     public Admission(double ttftBudgetMs) {
-      this(ttftBudgetMs, true);
+      this(ttftBudgetMs, false);
     }
   }
 

@@ -53,10 +53,10 @@ class PolicyParserTest {
   }
 
   @Test
-  void theTpotBatchCapIsOnUnlessTheFileTurnsItOff() throws Exception {
-    assertThat(Policy.defaults().admission().tpotBatchCap()).isTrue();
-    assertThat(PolicyParser.parse("admission: {tpotBatchCap: false}").admission().tpotBatchCap())
-        .isFalse();
+  void theTpotBatchCapIsOffUnlessTheFileTurnsItOn() throws Exception {
+    assertThat(Policy.defaults().admission().tpotBatchCap()).isFalse();
+    assertThat(PolicyParser.parse("admission: {tpotBatchCap: true}").admission().tpotBatchCap())
+        .isTrue();
     assertThatThrownBy(() -> PolicyParser.parse("admission: {tpotBatchCap: sometimes}"))
         .isInstanceOf(InvalidPolicyException.class)
         .hasMessageContaining("admission.tpotBatchCap");

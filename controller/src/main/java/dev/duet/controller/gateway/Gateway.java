@@ -290,8 +290,10 @@ public final class Gateway {
                       + (prompt.length + params.maxTokens())
                       + " tokens within its TTFT budget of "
                       + budget.toMillis()
-                      + " ms (none alive, uncordoned, with room and running fewer streams than"
-                      + " its TPOT SLO allows)";
+                      + (scenarios.batchCapTpotMs(group) > 0
+                          ? " ms (none alive, uncordoned, with room and running fewer streams than"
+                              + " its TPOT SLO allows)"
+                          : " ms (none alive, uncordoned and with room)");
               LOG.info("request {}: 503: {}", id, why);
               reject(req.response(), id, why);
             },

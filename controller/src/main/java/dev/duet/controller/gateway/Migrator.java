@@ -266,15 +266,12 @@ public final class Migrator {
                         && !i.id().equals(sourceId)
                         && !i.cordoned()
                         && i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks());
+    double tpotMs = batchCapTpotMs.applyAsDouble(s.group);
     Optional<InstanceView> target =
         choice.instances().stream()
             .filter(i -> targetId == null || i.id().equals(targetId))
             .max(
-                Comparator.comparing(
-                        (InstanceView i) ->
-                            i.load().streams()
-                                < Router.batchCap(
-                                    i.load().decodeStep(), batchCapTpotMs.applyAsDouble(s.group)))
+                Comparator.comparing((InstanceView i) -> Router.underBatchCap(i, tpotMs))
                     .thenComparingInt(i -> i.load().freeKvBlocks()));
     if (target.isPresent() && choice.fallback()) {
       metrics.groupFallback(s.group);

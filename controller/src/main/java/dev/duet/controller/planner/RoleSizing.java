@@ -159,8 +159,8 @@ final class RoleSizing {
         bound = "the TPOT SLO";
       }
       if (cap.kvTokens() > 0 && context > 0) {
-        double held =
-            decodingStreams(cap.kvTokens() / context, forecast.meanOutputTokens(), waitMs, t);
+        double fits = cap.kvTokens() / context;
+        double held = decodingStreams(fits, forecast.meanOutputTokens(), waitMs, t);
         if (held < batch) {
           batch = held;
           bound =
@@ -168,7 +168,7 @@ final class RoleSizing {
                   ? String.format(
                       "KV memory, %.0f of its %.0f streams' KV reserved before their first"
                           + " decode pass",
-                      cap.kvTokens() / context - held, cap.kvTokens() / context)
+                      fits - held, fits)
                   : "KV memory";
         }
       }

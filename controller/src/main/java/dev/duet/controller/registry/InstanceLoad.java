@@ -23,27 +23,7 @@ public record InstanceLoad(
     StepTime decodeStep,
     int reserved) {
 
-  /** A load with no reservation outstanding. */
-  public InstanceLoad(
-      int queued,
-      long queuedPromptTokens,
-      int running,
-      int freeKvBlocks,
-      double prefillTokensPerS,
-      double decodeTokensPerS,
-      StepTime decodeStep) {
-    this(
-        queued,
-        queuedPromptTokens,
-        running,
-        freeKvBlocks,
-        prefillTokensPerS,
-        decodeTokensPerS,
-        decodeStep,
-        0);
-  }
-
-  /** A load whose decode pass time is not known. */
+  /** A load whose decode pass time is not known, with no reservation outstanding. */
   public InstanceLoad(
       int queued,
       long queuedPromptTokens,
@@ -58,7 +38,8 @@ public record InstanceLoad(
         freeKvBlocks,
         prefillTokensPerS,
         decodeTokensPerS,
-        StepTime.UNKNOWN);
+        StepTime.UNKNOWN,
+        0);
   }
 
   /** This load with {@code free} KV blocks free. */

@@ -13,9 +13,10 @@ import java.util.Optional;
  * <p>Only routable instances count: alive and not cordoned by an operator.
  *
  * <p><b>Decode first.</b> Among live decode-capable instances whose free KV blocks hold the
- * request's whole life (prompt plus {@code max_tokens}) and whose streams are fewer than the batch
- * the TPOT SLO allows ({@link #batchCap}), the lightest: fewest running requests relative to its
- * batch size, then most free blocks, then id (a stable tie-break).
+ * request's whole life (prompt plus {@code max_tokens}) and, when the caller gives a TPOT SLO (the
+ * policy's opt-in {@code admission.tpotBatchCap}), whose streams are fewer than the batch it allows
+ * ({@link #batchCap}), the lightest: fewest running requests relative to its batch size, then most
+ * free blocks, then id (a stable tie-break).
  *
  * <p>The batch cap is what vLLM's {@code max_num_seqs} is, set from the SLO and the instance's own
  * measured pass time instead of by hand: a decode pass of {@code b} rows takes {@code f + r·b} ms
@@ -62,7 +63,7 @@ public final class Router {
             .filter(InstanceView::routable)
             .filter(i -> i.descriptor().role().decodes())
             .filter(i -> i.load().freeKvBlocks() >= i.descriptor().blocksFor(tokens))
-            .filter(i -> i.load().streams() < batchCap(i.load().decodeStep(), tpotMs))
+            .filter(i -> underBatchCap(i, tpotMs))
             .min(
                 Comparator.comparingDouble(Router::batchFill)
                     .thenComparing(i -> -i.load().freeKvBlocks())
@@ -94,6 +95,11 @@ public final class Router {
     }
     double rows = Math.floor((tpotMs - step.fixedMs()) / step.perRowMs());
     return rows >= Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) Math.max(1, rows);
+  }
+
+  /** Whether {@code i} runs fewer streams than {@link #batchCap} allows it at {@code tpotMs}. */
+  public static boolean underBatchCap(InstanceView i, double tpotMs) {
+    return i.load().streams() < batchCap(i.load().decodeStep(), tpotMs);
   }
 
   private static double batchFill(InstanceView i) {

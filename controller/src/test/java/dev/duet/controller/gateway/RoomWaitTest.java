@@ -161,6 +161,14 @@ class RoomWaitTest {
       assertThat(JSON.readTree(noRoom.body()).path("free_kv_blocks").asInt())
           .as("a refusal says what the worker has")
           .isEqualTo(2);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (cluster.registry.find("w1").orElseThrow().load().reserved() != 1
+          && System.nanoTime() < until) {
+        Thread.sleep(50);
+      }
+      assertThat(cluster.registry.find("w1").orElseThrow().load().reserved())
+          .as("the worker's heartbeat reports the reservation (the TPOT batch cap counts it)")
+          .isEqualTo(1);
       assertThat(
               cluster.registry.heartbeat(
                   "w1", new dev.duet.controller.registry.InstanceLoad(0, 0, 0, KV_BLOCKS, 0, 0)))

@@ -133,6 +133,15 @@ final class BenchTidalCommand implements Callable<Integer> {
               + " refuse what would miss it anyway).")
   double admissionMs;
 
+  @Option(
+      names = "--tpot-batch-cap",
+      description =
+          "Turn on the policy's admission.tpotBatchCap for every run: the gateway routes to a"
+              + " decode instance only while it runs fewer streams than its TPOT SLO allows at its"
+              + " measured pass time, and a request waits for room otherwise (off by default, as"
+              + " in the policy).")
+  boolean tpotBatchCap;
+
   @Option(names = "--traces", defaultValue = "../shared/traces", description = "Trace CSVs.")
   Path traces;
 
@@ -365,7 +374,7 @@ final class BenchTidalCommand implements Callable<Integer> {
         slo: {ttftMs: %.0f, tpotMs: %.0f}
         roles: {prefill: {min: 1, max: %d}, decode: {min: 1, max: %d}}
         budget: {minInstances: %d, maxInstances: %d}
-        admission: {ttftBudgetMs: %.0f}
+        admission: {ttftBudgetMs: %.0f, tpotBatchCap: %b}
         planner:
           intervalSeconds: %d
           predictor: {periodSeconds: %d, buckets: 30, trendWindow: 8}
@@ -379,6 +388,7 @@ final class BenchTidalCommand implements Callable<Integer> {
         workers,
         workers,
         admissionMs > 0 ? admissionMs : sloTtftMs,
+        tpotBatchCap,
         interval,
         day,
         2 * interval,
@@ -564,6 +574,7 @@ final class BenchTidalCommand implements Callable<Integer> {
       o.put("slo_ttft_ms", sloTtftMs);
       o.put("slo_tpot_ms", sloTpotMs);
       o.put("admission_ms", admissionMs > 0 ? admissionMs : sloTtftMs);
+      o.put("tpot_batch_cap", tpotBatchCap);
       o.put("output_heavy", outputHeavy);
       o.put("attainment_goal", attainment);
       o.put("best_static", best.name());

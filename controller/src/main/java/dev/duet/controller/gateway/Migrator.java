@@ -266,17 +266,26 @@ public final class Migrator {
                         && !i.id().equals(sourceId)
                         && !i.cordoned()
                         && i.descriptor().blocksFor(s.lifetimeTokens) <= i.descriptor().kvBlocks());
-    double tpotMs = batchCapTpotMs.applyAsDouble(s.group);
     Optional<InstanceView> target =
-        choice.instances().stream()
-            .filter(i -> targetId == null || i.id().equals(targetId))
-            .max(
-                Comparator.comparing((InstanceView i) -> Router.underBatchCap(i, tpotMs))
-                    .thenComparingInt(i -> i.load().freeKvBlocks()));
+        preferred(choice.instances(), targetId, batchCapTpotMs.applyAsDouble(s.group));
     if (target.isPresent() && choice.fallback()) {
       metrics.groupFallback(s.group);
     }
     return target;
+  }
+
+  /**
+   * Of {@code candidates} ({@code targetId}'s alone when it is given), one under its batch cap at
+   * {@code tpotMs} ({@link Router#underBatchCap}; 0: no cap) before one at it, then the most free
+   * KV blocks.
+   */
+  static Optional<InstanceView> preferred(
+      List<InstanceView> candidates, String targetId, double tpotMs) {
+    return candidates.stream()
+        .filter(i -> targetId == null || i.id().equals(targetId))
+        .max(
+            Comparator.comparing((InstanceView i) -> Router.underBatchCap(i, tpotMs))
+                .thenComparingInt(i -> i.load().freeKvBlocks()));
   }
 
   private Future<Result> done(Result r) {

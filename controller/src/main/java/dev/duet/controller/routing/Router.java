@@ -86,11 +86,18 @@ public final class Router {
   /**
    * The most streams an instance whose decode pass takes {@code step} runs within a TPOT SLO of
    * {@code tpotMs}: {@code floor((tpotMs − f) / r)}, at least 1 (a stream alone is served however
-   * slow a pass is); unbounded without an SLO, before the pass time is measured, or when a row
-   * costs nothing.
+   * slow a pass is); unbounded without an SLO, before the pass time is measured, when a row costs
+   * nothing, or while the fit has no fixed part.
+   *
+   * <p>A fit without a fixed part is the worker's proportional reading (one batch size seen so far,
+   * or a line through the origin): it charges the weight read every pass pays to the rows. That is
+   * the cautious reading for sizing, but as a cap it is far too tight: a GPU's 1-row pass of 24 ms
+   * read as 24 ms a row caps a 150 ms TPOT at 6 streams, where the separated fit (24 + 0.26 ms a
+   * row) allows about 480. With it, {@code CompressedTideIT} had decode instances refuse a
+   * prompt-heavy phase's requests whose decode lasts one pass.
    */
   public static int batchCap(StepTime step, double tpotMs) {
-    if (!(tpotMs > 0) || !step.known() || !(step.perRowMs() > 0)) {
+    if (!(tpotMs > 0) || !(step.fixedMs() > 0) || !(step.perRowMs() > 0)) {
       return Integer.MAX_VALUE;
     }
     double rows = Math.floor((tpotMs - step.fixedMs()) / step.perRowMs());

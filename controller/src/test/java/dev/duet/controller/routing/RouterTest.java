@@ -50,6 +50,9 @@ class RouterTest {
     assertThat(Router.batchCap(new StepTime(20, 0), 100))
         .as("rows cost nothing")
         .isEqualTo(Integer.MAX_VALUE);
+    assertThat(Router.batchCap(new StepTime(0, 24), 150))
+        .as("a proportional fit (no fixed part yet) caps nothing")
+        .isEqualTo(Integer.MAX_VALUE);
     assertThat(Router.batchCap(new StepTime(150, 2), 100)).as("one alone is served").isEqualTo(1);
     // streams = routed since the report (queued) + running + reserved: 39 has room, 40 has not
     InstanceView atCap =

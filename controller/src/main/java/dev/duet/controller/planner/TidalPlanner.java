@@ -1,6 +1,8 @@
 package dev.duet.controller.planner;
 
 import dev.duet.controller.policy.Policy;
+import dev.duet.controller.registry.InstanceRole;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,9 +12,10 @@ import java.util.Optional;
 /**
  * One planning round per interval, end to end and still without I/O: per group, reads the {@link
  * LoadTracker}'s window, feeds it to the {@link Predictor}, forecasts the most each rate reaches
- * over the planning horizon (the coming interval's middle to one and a half intervals ahead) and
- * asks the {@link Planner}; keeps the history between rounds and the last decision (what {@code GET
- * planner} shows). {@link #dryRun} answers what a candidate policy would decide now without
+ * over the planning horizon (the coming interval's middle to one and a half intervals ahead, and
+ * for a role that comes through slow flips as far past that as its flips take: {@link #flipTook})
+ * and asks the {@link Planner}; keeps the history between rounds and the last decision (what {@code
+ * GET planner} shows). {@link #dryRun} answers what a candidate policy would decide now without
  * changing anything ({@code PUT policy?dryRun=true}). The caller schedules rounds, supplies the
  * instances and the time, and carries out the actions.
  *
@@ -25,6 +28,12 @@ public final class TidalPlanner {
   private PlannerHistory history = PlannerHistory.EMPTY;
   private Decision last;
   private long lastObservedMillis = Long.MIN_VALUE;
+
+  /**
+   * How long a flip to each role takes here, ms: an exponential average of the flips done ({@link
+   * #flipTook}); none until one is.
+   */
+  private final Map<InstanceRole, Double> flipMillis = new HashMap<>();
 
   public TidalPlanner(LoadTracker tracker, Policy policy) {
     this.tracker = Objects.requireNonNull(tracker, "tracker");
@@ -53,9 +62,68 @@ public final class TidalPlanner {
       observed.forEach((g, load) -> predictor.observe(g, at, load.rates()));
       lastObservedMillis = at;
     }
-    last = Planner.plan(input(policy, nowMillis, observed, instances));
+    last = withLead(Planner.plan(input(policy, nowMillis, observed, instances)), policy);
     history = last.history();
     return last;
+  }
+
+  /** Weight of the newest flip in {@link #flipMillis}. */
+  static final double FLIP_WEIGHT = 0.5;
+
+  /** The most a slow flip extends the horizon, in intervals. */
+  static final int MAX_LEAD_INTERVALS = 4;
+
+  /**
+   * Records that a flip to {@code role} took {@code millis}, start to done. A decode → prefill flip
+   * drains its instance by live migration (seconds: {@code duet bench tidal} measured 6-14 s on 2
+   * shared cores), a prefill → decode one only finishes its queue (tens of ms); the forecast of the
+   * rate a role serves is read that much further ahead ({@link #peak}), so that a rise is met by an
+   * instance that is there by then, not one still draining.
+   */
+  public synchronized void flipTook(InstanceRole role, long millis) {
+    if (role == InstanceRole.BOTH || millis < 0) {
+      return;
+    }
+    flipMillis.merge(
+        role, (double) millis, (old, now) -> FLIP_WEIGHT * now + (1 - FLIP_WEIGHT) * old);
+  }
+
+  /** How far past the horizon the forecast of {@code role}'s rate is read, ms. */
+  private long leadMillis(InstanceRole role, long intervalMillis) {
+    double m = flipMillis.getOrDefault(role, 0.0);
+    return Math.round(Math.min(m, (double) MAX_LEAD_INTERVALS * intervalMillis));
+  }
+
+  /**
+   * The horizon's end for {@code role}'s rate, in quarter intervals ahead: its flips' lead in whole
+   * quarters (a flip of tens of ms moves nothing).
+   */
+  private int horizonQuarters(InstanceRole role, long intervalMillis) {
+    long quarter = Math.max(1, intervalMillis / 4);
+    long lead = leadMillis(role, intervalMillis);
+    return HORIZON_TO_QUARTERS + (int) Math.round((double) lead / quarter);
+  }
+
+  /** {@code d} with the horizon's lead, when there is one, first among its reasons. */
+  private Decision withLead(Decision d, Policy p) {
+    long interval = p.planner().intervalMillis();
+    int prefill = horizonQuarters(InstanceRole.PREFILL, interval);
+    int decode = horizonQuarters(InstanceRole.DECODE, interval);
+    if (prefill == HORIZON_TO_QUARTERS && decode == HORIZON_TO_QUARTERS) {
+      return d;
+    }
+    List<String> why = new ArrayList<>();
+    why.add(
+        String.format(
+            java.util.Locale.ROOT,
+            "horizon: prompt rates read to %.1f s ahead, output rates to %.1f s (flips to prefill"
+                + " take %.1f s here, to decode %.1f s)",
+            prefill * interval / 4e3,
+            decode * interval / 4e3,
+            flipMillis.getOrDefault(InstanceRole.PREFILL, 0.0) / 1e3,
+            flipMillis.getOrDefault(InstanceRole.DECODE, 0.0) / 1e3));
+    why.addAll(d.why());
+    return new Decision(d.atMillis(), d.groups(), d.actions(), why, d.history());
   }
 
   /** What {@code candidate} would decide now; changes nothing. */
@@ -82,16 +150,28 @@ public final class TidalPlanner {
    * interval's middle; a falling one is sized for the middle, as before (sizing it for now too
    * would hold both roles high at every turn of the mix, and a budget that can grow would be grown
    * and shrunk where a flip does).
+   *
+   * <p>The prompt rate (prefill's) is read further by the time flips to prefill take here, the
+   * output rate (decode's) by the time flips to decode take ({@link #flipTook}, at most {@link
+   * #MAX_LEAD_INTERVALS} intervals), and arrivals as far as either: a decode instance flipped to
+   * prefill serves prompts only once its streams have migrated away, so a prompt rate that rises in
+   * that time must be sized for now.
    */
   private LoadRates peak(String group, long nowMillis, long intervalMillis) {
+    int toPrompt = horizonQuarters(InstanceRole.PREFILL, intervalMillis);
+    int toOutput = horizonQuarters(InstanceRole.DECODE, intervalMillis);
     double arrivals = 0;
     double prompt = 0;
     double output = 0;
-    for (int k = HORIZON_FROM_QUARTERS; k <= HORIZON_TO_QUARTERS; k++) {
+    for (int k = HORIZON_FROM_QUARTERS; k <= Math.max(toPrompt, toOutput); k++) {
       LoadRates r = predictor.forecast(group, nowMillis + k * intervalMillis / 4);
       arrivals = Math.max(arrivals, r.arrivalsPerS());
-      prompt = Math.max(prompt, r.promptTokensPerS());
-      output = Math.max(output, r.outputTokensPerS());
+      if (k <= toPrompt) {
+        prompt = Math.max(prompt, r.promptTokensPerS());
+      }
+      if (k <= toOutput) {
+        output = Math.max(output, r.outputTokensPerS());
+      }
     }
     return new LoadRates(arrivals, prompt, output);
   }

@@ -337,6 +337,7 @@ public final class PlannerLoop implements AutoCloseable {
                 flipping.remove(f.instanceId());
                 if (r.succeeded() && r.result().done()) {
                   flipsDone++;
+                  planner.flipTook(f.to(), r.result().millis());
                 } else {
                   flipsNotDone++;
                 }

@@ -77,6 +77,44 @@ class TidalPlannerTest {
   }
 
   @Test
+  void aRoleThatComesThroughSlowFlipsIsSizedForItsRateAsFarAheadAsTheFlipsTake() throws Exception {
+    var f = new PlannerFixture().add(G, PREFILL, 1).add(G, DECODE, 1);
+    var tracker = new LoadTracker(Duration.ofSeconds(10));
+    var plain = new TidalPlanner(tracker, f.policy);
+    var led = new TidalPlanner(tracker, f.policy);
+    led.flipTook(PREFILL, 12_000); // drains: decode → prefill took 12 s
+    led.flipTook(DECODE, 30); // finishing a queue: prefill → decode took 30 ms
+    Decision a = null;
+    Decision b = null;
+    for (int rps : new int[] {2, 4, 6, 8, 10}) { // +0.2 req/s a second, 200 prompt, 100 output
+      traffic(tracker, f.now - 10_000, rps, 200, 100);
+      a = plain.round(f.now, f.instances);
+      b = led.round(f.now, f.instances);
+      f.now += 10_000;
+    }
+    // 10 req/s 5 s ago: the horizon's end is 15 s ahead (14 req/s); with 12 s of flips to prefill
+    // the prompt rate is read 5 quarter intervals further, 27.5 s ahead (16.5 req/s)
+    assertThat(a.group(G).forecast().promptTokensPerS()).isCloseTo(2800, within(100.0));
+    assertThat(b.group(G).forecast().promptTokensPerS()).isCloseTo(3300, within(100.0));
+    assertThat(b.group(G).forecast().arrivalsPerS()).isCloseTo(16.5, within(0.5));
+    // a 30 ms flip to decode moves nothing: the output rate is read to 15 s (14 req/s)
+    assertThat(b.group(G).forecast().outputTokensPerS()).isCloseTo(1400, within(50.0));
+    assertThat(a.why()).noneMatch(w -> w.startsWith("horizon:"));
+    assertThat(b.why().getFirst())
+        .isEqualTo(
+            "horizon: prompt rates read to 27.5 s ahead, output rates to 15.0 s (flips to prefill"
+                + " take 12.0 s here, to decode 0.0 s)");
+
+    // each flip weighs half; a lead is at most 4 intervals (40 s: the prompt rate 55 s ahead)
+    led.flipTook(PREFILL, 200_000);
+    traffic(tracker, f.now - 10_000, 12, 200, 100);
+    Decision c = led.round(f.now, f.instances);
+    double rising = c.group(G).forecast().arrivalsPerS();
+    assertThat(c.why().getFirst()).startsWith("horizon: prompt rates read to 55.0 s ahead");
+    assertThat(c.group(G).forecast().promptTokensPerS()).isCloseTo(200 * rising, within(1.0));
+  }
+
+  @Test
   void aNewPredictorSettingStartsTheForecastAfresh() throws Exception {
     var f = new PlannerFixture().add(G, PREFILL, 1).add(G, DECODE, 1);
     var tracker = new LoadTracker(Duration.ofSeconds(10));

@@ -101,12 +101,20 @@ public final class SocketTransferChannel implements TransferChannel {
     }
   }
 
-  /** Registers an unanswered request; a request into a quiet channel restarts the silence clock. */
+  /**
+   * Registers an unanswered request; a request into a quiet channel restarts the silence clock. One
+   * registered after the channel failed fails at once: the sender may have been copying it when
+   * {@link #fail} swept the others.
+   */
   private void await(long id, ChannelOp.Ticket t) {
     if (pending.isEmpty()) {
       lastHeard = System.nanoTime();
     }
     pending.put(id, t);
+    KvTransferException f = failure;
+    if (f != null) {
+      fail(f);
+    }
   }
 
   @Override
@@ -378,14 +386,20 @@ public final class SocketTransferChannel implements TransferChannel {
       // already failing
     }
     sender.interrupt();
-    for (ChannelOp.Ticket t : pending.values()) {
+    // remove each ticket before failing it: one the sender registers while this runs is either
+    // seen here or fails itself in await; iterating and then clearing lost such a ticket, and its
+    // write hung until its timeout (KvPeerFailureIT, now and then)
+    for (Long id : pending.keySet()) {
+      ChannelOp.Ticket t = pending.remove(id);
+      if (t == null) {
+        continue;
+      }
       if (t.op() != null) {
         t.op().future.completeExceptionally(failure);
       } else {
         t.where().completeExceptionally(failure);
       }
     }
-    pending.clear();
     for (ChannelOp op; (op = queue.poll()) != null; ) {
       op.future.completeExceptionally(failure);
     }

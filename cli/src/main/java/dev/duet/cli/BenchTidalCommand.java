@@ -135,11 +135,14 @@ final class BenchTidalCommand implements Callable<Integer> {
 
   @Option(
       names = "--tpot-batch-cap",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
       description =
-          "Turn on the policy's admission.tpotBatchCap for every run: the gateway routes to a"
-              + " decode instance only while it runs fewer streams than its TPOT SLO allows at its"
-              + " measured pass time, and a request waits for room otherwise (off by default, as"
-              + " in the policy).")
+          "The policy's admission.tpotBatchCap for every run (on, as in the policy; off with"
+              + " --no-tpot-batch-cap): the gateway routes to a decode instance only while it runs"
+              + " fewer streams than its TPOT SLO allows at its measured pass time, and a request"
+              + " waits for room otherwise.")
   boolean tpotBatchCap;
 
   @Option(names = "--traces", defaultValue = "../shared/traces", description = "Trace CSVs.")
@@ -586,8 +589,10 @@ final class BenchTidalCommand implements Callable<Integer> {
             .put("unit", x.unit())
             .put("open", x.open());
       }
-      if (planned != null) {
+      if (planned != null && best != null && best.value() > 0) {
         o.put("planner_vs_best_static_goodput", planned.value() / best.value());
+      } else if (planned != null) {
+        o.putNull("planner_vs_best_static_goodput"); // no static ratio met the goal at any rate
       }
       ArrayNode a = o.putArray("runs");
       for (Run r : runs) {
@@ -656,12 +661,16 @@ final class BenchTidalCommand implements Callable<Integer> {
           x.unit(),
           x == best ? "  (best static)" : "");
     }
-    if (planned != null) {
+    if (planned != null && best != null && best.value() > 0) {
       out.printf(
           Locale.ROOT,
           "planner goodput / best static (%s): %.2fx (target >= 1.3x with 0 failed)%n",
           best.name(),
           planned.value() / best.value());
+    } else if (planned != null) {
+      out.printf(
+          "planner goodput / best static: undefined: no static ratio met the attainment goal at"
+              + " any peak rate tried (add a lower --peak-rate)%n");
     }
     out.printf("chart: %s%n", svg);
     out.flush();

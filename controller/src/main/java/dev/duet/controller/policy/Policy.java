@@ -167,9 +167,9 @@ public record Policy(
       }
     }
 
-    /** Admission with the TPOT batch cap off (opt-in while it is measured). */
+    /** Admission with the TPOT batch cap on (the default). */
     public Admission(double ttftBudgetMs) {
-      this(ttftBudgetMs, false);
+      this(ttftBudgetMs, true);
     }
   }
 

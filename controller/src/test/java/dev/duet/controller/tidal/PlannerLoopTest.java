@@ -162,7 +162,7 @@ class PlannerLoopTest {
         .get(flipping)
         .complete(
             new RoleFlipper.FlipResult(
-                flipping, InstanceRole.PREFILL, InstanceRole.DECODE, true, 1200, "queue finished"));
+                flipping, InstanceRole.PREFILL, InstanceRole.DECODE, true, 5000, "queue finished"));
     assertThat(loop.instances(now))
         .filteredOn(i -> i.id().equals(flipping))
         .singleElement()
@@ -172,6 +172,12 @@ class PlannerLoopTest {
     assertThat(details(EventKind.FLIP))
         .as("only starts: a flipper records its own outcomes")
         .allMatch(s -> s.startsWith("planner: flipping prefill → decode: "));
+
+    // the flip's 5 s reach the planner: decode's rate is read two quarter intervals further
+    now += 10_000;
+    outputHeavy();
+    assertThat(loop.round().why().getFirst())
+        .startsWith("horizon: prompt rates read to 15.0 s ahead, output rates to 20.0 s");
   }
 
   @Test

@@ -5,6 +5,7 @@ import dev.duet.controller.registry.InstanceRole;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -75,10 +76,10 @@ public final class TidalPlanner {
 
   /**
    * Records that a flip to {@code role} took {@code millis}, start to done. A decode → prefill flip
-   * drains its instance by live migration (seconds: {@code duet bench tidal} measured 6-14 s on 2
-   * shared cores), a prefill → decode one only finishes its queue (tens of ms); the forecast of the
-   * rate a role serves is read that much further ahead ({@link #peak}), so that a rise is met by an
-   * instance that is there by then, not one still draining.
+   * drains its instance by live migration (seconds: {@code duet bench tidal} measured 6-14 s on one
+   * 2-core machine, 0.2-3.3 s on another), a prefill → decode one only finishes its queue (tens of
+   * ms); the forecast of the rate a role serves is read that much further ahead ({@link #peak}), so
+   * that a rise is met by an instance that is there by then, not one still draining.
    */
   public synchronized void flipTook(InstanceRole role, long millis) {
     if (role == InstanceRole.BOTH || millis < 0) {
@@ -115,7 +116,7 @@ public final class TidalPlanner {
     List<String> why = new ArrayList<>();
     why.add(
         String.format(
-            java.util.Locale.ROOT,
+            Locale.ROOT,
             "horizon: prompt rates read to %.1f s ahead, output rates to %.1f s (flips to prefill"
                 + " take %.1f s here, to decode %.1f s)",
             prefill * interval / 4e3,
@@ -129,7 +130,9 @@ public final class TidalPlanner {
   /** What {@code candidate} would decide now; changes nothing. */
   public synchronized Decision dryRun(
       Policy candidate, long nowMillis, List<InstanceState> instances) {
-    return Planner.plan(input(candidate, nowMillis, observe(candidate, nowMillis), instances));
+    return withLead(
+        Planner.plan(input(candidate, nowMillis, observe(candidate, nowMillis), instances)),
+        candidate);
   }
 
   /** The last round's decision, if any round has run. */

@@ -135,14 +135,11 @@ final class BenchTidalCommand implements Callable<Integer> {
 
   @Option(
       names = "--tpot-batch-cap",
-      negatable = true,
-      defaultValue = "true",
-      fallbackValue = "true",
       description =
-          "The policy's admission.tpotBatchCap for every run (on, as in the policy; off with"
-              + " --no-tpot-batch-cap): the gateway routes to a decode instance only while it runs"
-              + " fewer streams than its TPOT SLO allows at its measured pass time, and a request"
-              + " waits for room otherwise.")
+          "Turn on the policy's admission.tpotBatchCap for every run (off by default, as in the"
+              + " policy): the gateway routes to a decode instance only while it runs fewer streams"
+              + " than its TPOT SLO allows at its measured pass time, and a request waits for room"
+              + " otherwise.")
   boolean tpotBatchCap;
 
   @Option(names = "--traces", defaultValue = "../shared/traces", description = "Trace CSVs.")

@@ -77,7 +77,7 @@ public final class PolicyParser {
     YamlSection a = root.section("admission", "ttftBudgetMs", "tpotBatchCap");
     var admission =
         new Admission(
-            a.number("ttftBudgetMs", slo.ttftMs(), 0, true, ANY), a.bool("tpotBatchCap", true));
+            a.number("ttftBudgetMs", slo.ttftMs(), 0, true, ANY), a.bool("tpotBatchCap", false));
     Rebalancer rebalancer =
         rebalancer(
             root.section(

@@ -14,9 +14,9 @@ import java.util.Optional;
  *
  * <p><b>Decode first.</b> Among live decode-capable instances whose free KV blocks hold the
  * request's whole life (prompt plus {@code max_tokens}) and, when the caller gives a TPOT SLO (the
- * policy's {@code admission.tpotBatchCap}, on by default), whose streams are fewer than the batch
- * it allows ({@link #batchCap}), the lightest: fewest running requests relative to its batch size,
- * then most free blocks, then id (a stable tie-break).
+ * policy's opt-in {@code admission.tpotBatchCap}), whose streams are fewer than the batch it allows
+ * ({@link #batchCap}), the lightest: fewest running requests relative to its batch size, then most
+ * free blocks, then id (a stable tie-break).
  *
  * <p>The batch cap is what vLLM's {@code max_num_seqs} is, set from the SLO and the instance's own
  * measured pass time instead of by hand: a decode pass of {@code b} rows takes {@code f + r·b} ms

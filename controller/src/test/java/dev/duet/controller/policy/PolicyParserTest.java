@@ -53,12 +53,12 @@ class PolicyParserTest {
   }
 
   @Test
-  void theTpotBatchCapIsOnUnlessTheFileTurnsItOff() throws Exception {
-    assertThat(Policy.defaults().admission().tpotBatchCap()).isTrue();
+  void theTpotBatchCapIsOffUnlessTheFileTurnsItOn() throws Exception {
+    assertThat(Policy.defaults().admission().tpotBatchCap()).isFalse();
     assertThat(PolicyParser.parse("admission: {ttftBudgetMs: 500}").admission().tpotBatchCap())
-        .isTrue();
-    assertThat(PolicyParser.parse("admission: {tpotBatchCap: false}").admission().tpotBatchCap())
         .isFalse();
+    assertThat(PolicyParser.parse("admission: {tpotBatchCap: true}").admission().tpotBatchCap())
+        .isTrue();
     assertThatThrownBy(() -> PolicyParser.parse("admission: {tpotBatchCap: sometimes}"))
         .isInstanceOf(InvalidPolicyException.class)
         .hasMessageContaining("admission.tpotBatchCap");

@@ -562,6 +562,14 @@ final class BenchTidalCommand implements Callable<Integer> {
         seen.stream().filter(q -> !q.ok()).count());
   }
 
+  /**
+   * The planner's goodput over the best static ratio's, or 0 when there is no planner run or no
+   * static ratio met the attainment goal at any rate tried.
+   */
+  private static double ratio(Goodput planned, Goodput best) {
+    return planned != null && best != null && best.value() > 0 ? planned.value() / best.value() : 0;
+  }
+
   private void report(List<Run> runs, List<Goodput> goodputs, Goodput best, Goodput planned)
       throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -586,8 +594,8 @@ final class BenchTidalCommand implements Callable<Integer> {
             .put("unit", x.unit())
             .put("open", x.open());
       }
-      if (planned != null && best != null && best.value() > 0) {
-        o.put("planner_vs_best_static_goodput", planned.value() / best.value());
+      if (ratio(planned, best) > 0) {
+        o.put("planner_vs_best_static_goodput", ratio(planned, best));
       } else if (planned != null) {
         o.putNull("planner_vs_best_static_goodput"); // no static ratio met the goal at any rate
       }
@@ -658,12 +666,12 @@ final class BenchTidalCommand implements Callable<Integer> {
           x.unit(),
           x == best ? "  (best static)" : "");
     }
-    if (planned != null && best != null && best.value() > 0) {
+    if (ratio(planned, best) > 0) {
       out.printf(
           Locale.ROOT,
           "planner goodput / best static (%s): %.2fx (target >= 1.3x with 0 failed)%n",
           best.name(),
-          planned.value() / best.value());
+          ratio(planned, best));
     } else if (planned != null) {
       out.printf(
           "planner goodput / best static: undefined: no static ratio met the attainment goal at"
